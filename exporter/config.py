@@ -1,0 +1,313 @@
+"""Flags and environment variables, parsed once into a frozen, validated `Config`.
+
+Each option is a row of `OPTIONS`: the flag, its environment variable, its default, and a
+converter that turns text into a value or says what is wrong. A flag wins over its
+environment variable, which wins over the default. Every problem is collected, so a
+person fixes them all in one go (STYLE 6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Final
+
+ENV_PREFIX: Final = "OKTA_GROUP_PUSH_"
+# The contract names this variable: it holds the secret itself, not a file.
+HOOK_SECRET_ENV: Final = "OKTA_HOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+HOOK_PATHS: Final = ("/hooks/okta", "/hooks/workflows")
+RESERVED_PATHS: Final = ("/", "/-/healthy", "/-/ready", *HOOK_PATHS)
+MASK: Final = "<secret>"
+
+
+class ConfigError(Exception):
+    """One or more options are invalid; `problems` lists each, naming flag and value."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `serve` needs, validated. Secrets are kept out of `repr`."""
+
+    listen: ListenAddress = ListenAddress("0.0.0.0", 9947)  # noqa: S104 - an exporter listens on all interfaces by default
+    telemetry_path: str = "/metrics"
+    storage_path: Path = Path("data")
+    dedup_window: float = 35 * 86400.0
+    hook_secret_file: Path | None = None
+    hook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    hook_header: str = "Authorization"
+    max_body_bytes: int = 4 * 1024 * 1024
+    log_level: str = "info"
+    log_format: str = "auto"
+
+    def describe(self) -> dict[str, str]:
+        """The effective configuration by flag, secrets masked: for the landing page."""
+        shown: dict[str, str] = {}
+        for option in OPTIONS:
+            value = getattr(self, option.attr)
+            shown[option.flag] = "" if value is None else option.show(value)
+        shown["hook secrets"] = f"{len(self.hook_secrets)} configured, {MASK}"
+        return shown
+
+
+# --- converters: text -> value, or ValueError with a reason --------------------------------
+
+
+def parse_listen_address(text: str) -> ListenAddress:
+    """`HOST:PORT`, `:PORT` (all interfaces) or `[IPv6]:PORT`."""
+    match = re.fullmatch(r"(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})", text.strip())
+    if not match:
+        raise ValueError("expected HOST:PORT, :PORT or [IPv6]:PORT")
+    host = match.group(1) or match.group(2) or "0.0.0.0"  # noqa: S104
+    port = int(match.group(3))
+    if not 0 <= port <= 65535:
+        raise ValueError("port must be between 0 and 65535")
+    return ListenAddress(host, port)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNITS: Final = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Prometheus-style durations: `30s`, `5m`, `1h30m`, `35d`; returns seconds."""
+    text = text.strip()
+    if not text or _DURATION.sub("", text):
+        raise ValueError("expected a duration such as 30s, 5m, 1h or 35d")
+    return sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(text))
+
+
+_SIZE = re.compile(r"(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?", re.IGNORECASE)
+_SIZE_UNITS: Final = {
+    "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3,
+}  # fmt: skip
+
+
+def parse_size(text: str) -> int:
+    """Byte sizes: `4194304`, `4MiB`, `512KB`."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise ValueError("expected a size such as 4MiB, 512KiB or 1048576")
+    size = int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+    if size <= 0:
+        raise ValueError("must be greater than zero")
+    return size
+
+
+def parse_telemetry_path(text: str) -> str:
+    if not text.startswith("/") or " " in text:
+        raise ValueError("must be a URL path starting with /")
+    if text in RESERVED_PATHS:
+        raise ValueError(f"{text} is already an endpoint of the exporter")
+    return text
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def parse_header_name(text: str) -> str:
+    if not _TOKEN.fullmatch(text):
+        raise ValueError("not a valid HTTP header name")
+    return text
+
+
+def one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def parse_path(text: str) -> Path:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return Path(text)
+
+
+def split_secrets(text: str) -> tuple[str, ...]:
+    """Several secrets for rotation: one per line in a file, or comma-separated in the env."""
+    return tuple(s.strip() for s in re.split(r"[\n,]", text) if s.strip())
+
+
+def _show_duration(seconds: float) -> str:
+    for unit in ("w", "d", "h", "m", "s"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds}s"
+
+
+# --- the option table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One command-line flag with its environment variable and converter."""
+
+    flag: str
+    attr: str
+    help: str
+    parse: Callable[[str], Any]
+    show: Callable[[Any], str] = str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + re.sub(r"[.-]", "_", self.flag.removeprefix("--")).upper()
+
+
+OPTIONS: Final[tuple[Option, ...]] = (
+    Option(
+        "--web.listen-address",
+        "listen",
+        "Address to listen on for hooks, metrics and the landing page.",
+        parse_listen_address,
+    ),
+    Option(
+        "--web.telemetry-path",
+        "telemetry_path",
+        "Path under which to expose metrics.",
+        parse_telemetry_path,
+    ),
+    Option(
+        "--storage.path",
+        "storage_path",
+        "Directory for the exporter's state (the generated hook secret among it).",
+        parse_path,
+    ),
+    Option(
+        "--storage.dedup-window",
+        "dedup_window",
+        "How long a counted event uuid is remembered, to reject redeliveries.",
+        parse_duration,
+        _show_duration,
+    ),
+    Option(
+        "--okta.hook-secret-file",
+        "hook_secret_file",
+        "File holding the event hook secret(s), one per line (several for rotation). "
+        f"Or set {HOOK_SECRET_ENV}. When neither is set, a secret is generated in --storage.path.",
+        parse_path,
+    ),
+    Option(
+        "--okta.hook-header",
+        "hook_header",
+        "Request header in which Okta sends the hook secret.",
+        parse_header_name,
+    ),
+    Option(
+        "--web.max-body-size",
+        "max_body_bytes",
+        "Largest hook request body accepted; larger ones get 413.",
+        parse_size,
+    ),
+    Option(
+        "--log.level",
+        "log_level",
+        "Only log messages of this severity or above: debug, info, warn, error.",
+        one_of("debug", "info", "warn", "error"),
+    ),
+    Option(
+        "--log.format",
+        "log_format",
+        "Log format: json, text, or auto (text on a terminal, json otherwise).",
+        one_of("auto", "json", "text"),
+    ),
+)
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """Declare every flag on an argparse (sub)parser, with its env variable in the help."""
+    defaults = Config()
+    for option in OPTIONS:
+        default = getattr(defaults, option.attr)
+        shown = "" if default is None else option.show(default)
+        parser.add_argument(
+            option.flag,
+            dest=option.attr,
+            metavar="VALUE",
+            default=None,
+            help=f"{option.help} Env: {option.env}." + (f" Default: {shown}." if shown else ""),
+        )
+
+
+def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
+    """Merge flags, environment and defaults into a Config; ConfigError lists all problems."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        text = getattr(args, option.attr, None)
+        origin = option.flag
+        if text is None and option.env in environ:
+            text, origin = environ[option.env], option.env
+        if text is None:
+            continue
+        try:
+            values[option.attr] = option.parse(text)
+        except ValueError as exc:
+            problems.append(f"{origin}: {exc} (got {text!r})")
+
+    secret_file = values.get("hook_secret_file")
+    env_secret = environ.get(HOOK_SECRET_ENV)
+    if secret_file is not None and env_secret:
+        problems.append(f"--okta.hook-secret-file and {HOOK_SECRET_ENV}: set only one of them")
+    elif secret_file is not None:
+        try:
+            secrets = split_secrets(Path(secret_file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"--okta.hook-secret-file: cannot read {secret_file}: {_reason(exc)}")
+        else:
+            if not secrets:
+                problems.append(f"--okta.hook-secret-file: {secret_file} holds no secret")
+            values["hook_secrets"] = secrets
+    elif env_secret is not None:
+        secrets = split_secrets(env_secret)
+        if not secrets:
+            problems.append(f"{HOOK_SECRET_ENV}: is set but holds no secret")
+        values["hook_secrets"] = secrets
+
+    storage = values.get("storage_path", Config().storage_path)
+    problem = _storage_problem(storage)
+    if problem:
+        problems.append(f"--storage.path: {problem}")
+
+    if problems:
+        raise ConfigError(problems)
+    known = {f.name for f in fields(Config)}
+    return Config(**{k: v for k, v in values.items() if k in known})
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _storage_problem(path: Path) -> str | None:
+    """Why the storage directory cannot be used, or None when it can (or can be created)."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            return f"{path} cannot be created"
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None

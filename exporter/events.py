@@ -1,0 +1,343 @@
+"""Okta payloads in, immutable event records out. Pure: no I/O, no clock.
+
+Every ingest path (event hook envelope, Okta Workflows card, System Log page, exported
+NDJSON) ends in the same `Event` record, so dedup and counting never care where an event
+came from. Parsing is lenient in the way Okta's own data demands (DESIGN section 2):
+unknown fields are ignored, `target` may be null or in any order, `version` may be a
+number, and a missing field becomes `unknown` instead of an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
+
+UNKNOWN: Final = "unknown"
+HOOK_ENVELOPE_TYPE: Final = "com.okta.event_hook"
+
+# Okta's target types (research/okta.md section 4.2). Targets are picked by type, never by
+# position; the id prefixes are the fallback Okta's ids make possible when `type` is absent.
+APP_TYPES: Final = frozenset({"AppInstance"})
+GROUP_TYPES: Final = frozenset({"UserGroup"})
+MAPPING_TYPES: Final = frozenset({"GroupPushMapping"})
+APP_ID_PREFIX: Final = "0oa"
+GROUP_ID_PREFIX: Final = "00g"
+
+
+class PayloadError(ValueError):
+    """The request body as a whole is not what the endpoint accepts (answered with 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """An Okta actor or target: the four identifying fields, each possibly empty."""
+
+    id: str = ""
+    type: str = ""
+    alternate_id: str = ""
+    display_name: str = ""
+
+    def label(self) -> str:
+        """The default label value: displayName, then alternateId, then id, then `unknown`."""
+        return self.display_name or self.alternate_id or self.id or UNKNOWN
+
+
+NO_ENTITY: Final = Entity()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One Okta LogEvent, reduced to what the exporter counts and labels."""
+
+    uuid: str
+    event_type: str
+    published: float | None  # epoch seconds; None when absent or unreadable
+    outcome: str  # outcome.result, upper case, "" when absent
+    reason: str  # outcome.reason, "" when absent
+    message: str  # displayMessage
+    actor: Entity = NO_ENTITY
+    application: Entity = NO_ENTITY
+    group: Entity = NO_ENTITY
+    mapping: Entity = NO_ENTITY
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An item inside a valid batch that could not become an event, and why."""
+
+    reason: str  # bounded set: not_object, missing_uuid, invalid_json
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one request or page held: the events, plus what was skipped."""
+
+    events: tuple[Event, ...]
+    skipped: tuple[Skipped, ...] = ()
+    delivery_id: str = ""
+
+
+# --- small lenient readers -------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    """A field as text: strings as they are, numbers and booleans printed, anything else ""."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return ""
+
+
+# Okta's camelCase names for an actor or target, and the same as the card's folded keys.
+_ENTITY_KEYS: Final = ("id", "type", "alternateId", "displayName")
+_CARD_ENTITY_KEYS: Final = ("id", "type", "alternateid", "displayname")
+
+
+def _obj(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+_PANTHER_STYLE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_timestamp(value: object) -> float | None:
+    """Okta's ISO-8601 `published` as epoch seconds; also epoch numbers and the space form.
+
+    Returns None for anything unreadable: a bad timestamp must not cost the event.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        # Epoch milliseconds are common in exports; seconds are what Prometheus wants.
+        seconds = float(value) / 1000 if value > 1e11 else float(value)
+        return seconds if seconds >= 0 else None
+    if not isinstance(value, str):
+        return None
+    match = _PANTHER_STYLE.match(value.strip())
+    if not match:
+        return None
+    date, time, frac, zone = match.groups()
+    # fromisoformat accepts at most microseconds: cut nanosecond fractions.
+    text = f"{date}T{time}{(frac or '')[:7]}{zone or '+00:00'}".replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # pragma: no cover - the regex always supplies a zone
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def parse_entity(value: object, names: tuple[str, str, str, str] = _ENTITY_KEYS) -> Entity:
+    """An actor or target object; `names` are its id, type, alternate id and display name keys."""
+    obj = _obj(value)
+    if not obj:
+        return NO_ENTITY
+    id_key, type_key, alternate_key, display_key = names
+    return Entity(
+        id=_text(obj.get(id_key)),
+        type=_text(obj.get(type_key)),
+        alternate_id=_text(obj.get(alternate_key)),
+        display_name=_text(obj.get(display_key)),
+    )
+
+
+def _pick_target(
+    targets: Sequence[Entity], types: frozenset[str], id_prefix: str | None = None
+) -> Entity:
+    for target in targets:
+        if target.type in types:
+            return target
+    if id_prefix is not None:
+        for target in targets:
+            if not target.type and target.id.startswith(id_prefix):
+                return target
+    return NO_ENTITY
+
+
+def parse_log_event(value: object) -> Event | Skipped:
+    """One LogEvent object -> an `Event`, or `Skipped` with the reason it cannot count."""
+    if not isinstance(value, dict):
+        return Skipped("not_object")
+    uuid = _text(value.get("uuid")).strip()
+    if not uuid:
+        return Skipped("missing_uuid")
+    raw_targets = value.get("target")
+    targets = (
+        [parse_entity(t) for t in raw_targets if isinstance(t, dict)]
+        if isinstance(raw_targets, list)
+        else []
+    )
+    outcome = _obj(value.get("outcome"))
+    return Event(
+        uuid=uuid,
+        event_type=_text(value.get("eventType")).strip(),
+        published=parse_timestamp(value.get("published")),
+        outcome=_text(outcome.get("result")).upper(),
+        reason=_text(outcome.get("reason")),
+        message=_text(value.get("displayMessage")),
+        actor=parse_entity(value.get("actor")),
+        application=_pick_target(targets, APP_TYPES, APP_ID_PREFIX),
+        group=_pick_target(targets, GROUP_TYPES, GROUP_ID_PREFIX),
+        mapping=_pick_target(targets, MAPPING_TYPES),
+    )
+
+
+def _collect(
+    items: Sequence[object], parse: Callable[[object], Event | Skipped]
+) -> tuple[tuple[Event, ...], tuple[Skipped, ...]]:
+    events: list[Event] = []
+    skipped: list[Skipped] = []
+    for item in items:
+        parsed = parse(item)
+        if isinstance(parsed, Event):
+            events.append(parsed)
+        else:
+            skipped.append(parsed)
+    return tuple(events), tuple(skipped)
+
+
+def loads(body: bytes | str) -> Any:
+    """JSON text -> Python value; PayloadError with a one-line reason when it is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"invalid JSON: {exc}") from None
+
+
+# --- event hook envelopes ----------------------------------------------------------------
+
+
+def parse_hook_envelope(document: object) -> Batch:
+    """An event hook delivery body (already decoded JSON) -> a Batch.
+
+    The envelope must be an object with `data.events` as a list; `eventType`, when
+    present, must be Okta's `com.okta.event_hook`. Items of `data.events` that are not
+    LogEvents are skipped, not fatal: the rest of the delivery still counts.
+    """
+    if not isinstance(document, dict):
+        raise PayloadError("not an Okta event hook envelope: the body is not a JSON object")
+    envelope_type = document.get("eventType")
+    if envelope_type is not None and envelope_type != HOOK_ENVELOPE_TYPE:
+        raise PayloadError(
+            f"not an Okta event hook envelope: eventType must be {HOOK_ENVELOPE_TYPE!r}"
+        )
+    data = document.get("data")
+    if not isinstance(data, dict):
+        raise PayloadError("not an Okta event hook envelope: 'data' is missing or not an object")
+    items = data.get("events")
+    if not isinstance(items, list):
+        raise PayloadError(
+            "not an Okta event hook envelope: 'data.events' is missing or not a list"
+        )
+    events, skipped = _collect(items, parse_log_event)
+    return Batch(events=events, skipped=skipped, delivery_id=_text(document.get("eventId")))
+
+
+# --- raw LogEvents: System Log pages, NDJSON, JSON arrays -------------------------------
+
+
+def parse_log_events(items: Sequence[object]) -> Batch:
+    """A System Log API page (a JSON array of LogEvents) -> a Batch."""
+    events, skipped = _collect(items, parse_log_event)
+    return Batch(events=events, skipped=skipped)
+
+
+# --- Okta Workflows "Group Push Failed" card -----------------------------------------------
+
+# The Workflows card only fires for the one hook-eligible group-push type (research/okta.md
+# section 1.5), so a card that does not name its type is that type.
+WORKFLOWS_DEFAULT_TYPE: Final = (
+    "application.provision.group_push.mapping.update.or.delete.failed.with.error"
+)
+
+_KEY_NOISE = re.compile(r"[\s_\-]+")
+
+
+def _norm_key(key: str) -> str:
+    return _KEY_NOISE.sub("", key).lower()
+
+
+def _normalized(value: object) -> dict[str, Any]:
+    """An object with its keys folded: case, spaces, underscores and hyphens ignored."""
+    return {_norm_key(k): v for k, v in _obj(value).items()} if isinstance(value, dict) else {}
+
+
+def _card_entity(value: object) -> Entity:
+    """A card's {"ID", "Type", "Alternate ID", "Display Name"} object, keys folded."""
+    return parse_entity(_normalized(value), _CARD_ENTITY_KEYS)
+
+
+def _event_details(value: object) -> object:
+    """`Event Details` arrives as the LogEvent object or as its JSON text."""
+    if isinstance(value, str) and value.strip():
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def _or(first: Entity, second: Entity) -> Entity:
+    return first if first != NO_ENTITY else second
+
+
+def parse_workflows_card(value: object) -> Event | Skipped:
+    """One "Group Push Failed" card output, as a flow forwards it, -> an Event.
+
+    The raw LogEvent in `Event Details` wins where it has a field (its `uuid` is the dedup
+    key, the same one the hook and the System Log carry); the card's own fields fill the
+    rest, with `Event ID` as the key when there are no details.
+    """
+    if not isinstance(value, dict):
+        return Skipped("not_object")
+    card = _normalized(value)
+    details = parse_log_event(_event_details(card.get("eventdetails")))
+    from_card = Event(
+        uuid=_text(card.get("eventid")).strip(),
+        event_type=_text(card.get("eventtype")).strip() or WORKFLOWS_DEFAULT_TYPE,
+        published=parse_timestamp(card.get("dateandtime")),
+        outcome="",
+        reason="",
+        message=_text(card.get("message")),
+        actor=_card_entity(card.get("actor")),
+        application=_card_entity(card.get("oktaapplication")),
+        group=_card_entity(card.get("group")),
+        mapping=_card_entity(card.get("grouppushmapping")),
+    )
+    if isinstance(details, Skipped):
+        return from_card if from_card.uuid else Skipped("missing_uuid")
+    return Event(
+        uuid=details.uuid,
+        event_type=details.event_type or from_card.event_type,
+        published=details.published if details.published is not None else from_card.published,
+        outcome=details.outcome,
+        reason=details.reason,
+        message=details.message or from_card.message,
+        actor=_or(details.actor, from_card.actor),
+        application=_or(details.application, from_card.application),
+        group=_or(details.group, from_card.group),
+        mapping=_or(details.mapping, from_card.mapping),
+    )
+
+
+def parse_workflows_payload(document: object) -> Batch:
+    """A Workflows POST body: one card object, or a list of them."""
+    if isinstance(document, dict):
+        items: list[object] = [document]
+    elif isinstance(document, list):
+        items = document
+    else:
+        raise PayloadError("not a Workflows payload: expected a JSON object or a list of objects")
+    events, skipped = _collect(items, parse_workflows_card)
+    return Batch(events=events, skipped=skipped)

@@ -1,0 +1,128 @@
+"""HTTP adapter for what Okta sends: event hook verification and deliveries, Workflows cards.
+
+Order of checks for a POST: secret (401), media type (415), size (413), JSON and shape
+(400); only a request that passes all of them reaches the ledger, and the 2xx goes out
+only after the ledger has committed its events. Storage trouble answers 503, the one
+status on which Okta retries (research/okta.md section 2.4).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import web
+
+from exporter.appkeys import CONFIG, LEDGER, SELF_METRICS
+from exporter.events import Batch, PayloadError, loads, parse_hook_envelope, parse_workflows_payload
+from exporter.hooksecret import matches
+from exporter.store.base import StoreError
+
+CHALLENGE_HEADER: Final = "x-okta-verification-challenge"
+MAX_CHALLENGE_LENGTH: Final = 1024
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, reason: str, **headers: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status, headers=headers or None)
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+async def verify(request: web.Request) -> web.Response:
+    """Okta's one-time verification: echo the challenge header as JSON."""
+    challenge = request.headers.get(CHALLENGE_HEADER)  # CIMultiDict: any case matches
+    if challenge is None:
+        response = _error(400, f"missing {CHALLENGE_HEADER} header")
+    elif len(challenge) > MAX_CHALLENGE_LENGTH:
+        response = _error(400, f"{CHALLENGE_HEADER} longer than {MAX_CHALLENGE_LENGTH} characters")
+    else:
+        response = web.json_response({"verification": challenge})
+    request.app[SELF_METRICS].delivery(request.path, response.status)
+    return response
+
+
+async def _ingest(
+    request: web.Request, source: str, parse: Callable[[object], Batch]
+) -> web.Response:
+    started = time.perf_counter()
+    fields: dict[str, object] = {"endpoint": request.path, "source": source}
+    response = await _check_and_record(request, source, parse, fields)
+    request.app[SELF_METRICS].delivery(request.path, response.status)
+    fields["status"] = response.status
+    fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    level = logging.INFO if response.status < 500 else logging.ERROR
+    log.log(level, "delivery", extra={"fields": fields})
+    return response
+
+
+async def _check_and_record(
+    request: web.Request,
+    source: str,
+    parse: Callable[[object], Batch],
+    fields: dict[str, object],
+) -> web.Response:
+    config = request.app[CONFIG]
+    if not matches(request.headers.get(config.hook_header), config.hook_secrets):
+        fields["outcome"] = "unauthorized"
+        return _error(401, f"missing or wrong secret in the {config.hook_header} header")
+    if not _is_json(request.content_type):
+        fields["outcome"] = "unsupported_media_type"
+        return _error(415, f"Content-Type must be application/json, not {request.content_type!r}")
+    too_large = f"body larger than {config.max_body_bytes} bytes"
+    if request.content_length is not None and request.content_length > config.max_body_bytes:
+        fields["outcome"] = "too_large"
+        return _error(413, too_large)
+    try:
+        body = await request.read()  # aiohttp stops reading at client_max_size
+    except web.HTTPRequestEntityTooLarge:
+        fields["outcome"] = "too_large"
+        return _error(413, too_large)
+    try:
+        batch = parse(loads(body))
+    except PayloadError as exc:
+        fields["outcome"] = "bad_request"
+        fields["reason"] = str(exc)
+        return _error(400, str(exc))
+    if batch.delivery_id:
+        fields["delivery_id"] = batch.delivery_id
+    metrics = request.app[SELF_METRICS]
+    for skipped in batch.skipped:
+        metrics.invalid_event(source, skipped.reason)
+    try:
+        recorded = await request.app[LEDGER].record(batch.events, source)
+    except StoreError as exc:
+        fields["outcome"] = "storage_error"
+        fields["reason"] = str(exc)
+        return _error(503, "storage unavailable, retry later")
+    fields.update(
+        outcome="accepted",
+        events=len(batch.events),
+        counted=recorded.counted,
+        duplicates=recorded.duplicates,
+        ignored=recorded.ignored,
+        skipped=len(batch.skipped),
+    )
+    return web.Response(status=204)
+
+
+async def okta_delivery(request: web.Request) -> web.Response:
+    """POST /hooks/okta: an event hook delivery envelope."""
+    return await _ingest(request, "event_hook", parse_hook_envelope)
+
+
+async def workflows_delivery(request: web.Request) -> web.Response:
+    """POST /hooks/workflows: the "Group Push Failed" card's outputs, forwarded by a flow."""
+    return await _ingest(request, "workflows", parse_workflows_payload)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/hooks/okta", verify, allow_head=False)
+    app.router.add_post("/hooks/okta", okta_delivery)
+    app.router.add_post("/hooks/workflows", workflows_delivery)

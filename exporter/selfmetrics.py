@@ -1,0 +1,54 @@
+"""The exporter's own health metrics, registered from the catalogue into one registry."""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.registry import Collector
+
+from exporter import __version__, catalogue
+from exporter.catalogue import MetricSpec, MetricType
+
+# Counters' `_created` series double the exposition and no dashboard uses them.
+try:
+    from prometheus_client import disable_created_metrics
+
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+except ImportError:  # pragma: no cover - prometheus_client older than 0.18
+    pass
+
+
+def _make(spec: MetricSpec, registry: CollectorRegistry) -> Counter | Gauge:
+    cls = Counter if spec.type is MetricType.COUNTER else Gauge
+    return cls(spec.family, spec.help, spec.labels, registry=registry)
+
+
+class SelfMetrics:
+    """Per-process counters: what this exporter received, rejected and skipped."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._deliveries = _make(catalogue.DELIVERIES, registry)
+        self._received = _make(catalogue.EVENTS_RECEIVED, registry)
+        self._duplicates = _make(catalogue.DUPLICATES, registry)
+        self._invalid = _make(catalogue.INVALID_EVENTS, registry)
+        build = catalogue.BUILD_INFO
+        Gauge(build.family, build.help, build.labels, registry=registry).labels(
+            __version__, platform.python_version()
+        ).set(1)
+
+    def delivery(self, endpoint: str, code: int) -> None:
+        self._deliveries.labels(endpoint, str(code)).inc()
+
+    def event_received(self, source: str, kind: str) -> None:
+        self._received.labels(source, kind).inc()
+
+    def duplicates(self, source: str, count: int) -> None:
+        self._duplicates.labels(source).inc(count)
+
+    def invalid_event(self, source: str, reason: str) -> None:
+        self._invalid.labels(source, reason).inc()
+
+    def register(self, collector: Collector) -> None:
+        self.registry.register(collector)

@@ -1,0 +1,1 @@
+"""Where counted uuids and counter values are kept: one interface, several backends."""

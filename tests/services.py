@@ -1,0 +1,217 @@
+"""Real programs for integration tests: Prometheus (and friends) on loopback ports we choose.
+
+Each starter writes its configuration into a temporary directory, starts the program on a
+free 127.0.0.1 port, waits (without sleeping blindly) until it answers, and returns a handle
+whose `stop()` ends it. Tests that need a program that is not installed are skipped with a
+reason, never silently passed; `.ci/run` installs all of them, and sets
+REQUIRE_SERVICES=1 so that a missing one fails CI instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def require_binary(name: str) -> str:
+    """The path of an installed program; skip the test (or fail under CI) without it."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (scripts/test installs it)"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` until it is true; fail the test naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """GET `url` -> (status, body); connection errors give status 0."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""
+
+
+@dataclass
+class Service:
+    """A started program: where it listens and how to stop it."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def start(name: str, argv: list[str], port: int, workdir: Path, ready_path: str) -> Service:
+    """Start `argv`, then wait until GET ready_path on `port` answers 200."""
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+    service = Service(name, port, process, log_path)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{service.log()}")
+        return http_get(service.url + ready_path, timeout=1)[0] == 200
+
+    try:
+        wait_until(answers, 30, f"{name} to answer on {service.url}{ready_path}")
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+@dataclass
+class Prometheus(Service):
+    """A running Prometheus, with helpers for its HTTP API."""
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """An instant query's result vector; fails the test on an API error."""
+        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        status, body = http_get(url)
+        document = json.loads(body or b"{}")
+        if status != 200 or document.get("status") != "success":
+            pytest.fail(f"query {promql!r} failed ({status}): {body[:500]!r}")
+        result: list[dict[str, Any]] = document["data"]["result"]
+        return result
+
+
+def start_prometheus(
+    workdir: Path,
+    targets: list[str],
+    *,
+    rule_files: list[Path] | None = None,
+    alertmanagers: list[str] | None = None,
+    interval: str = "1s",
+) -> Prometheus:
+    """Prometheus scraping `targets` (host:port) every `interval`, evaluating `rule_files`."""
+    binary = require_binary("prometheus")
+    port = free_port()
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "scrape_configs": [
+            {"job_name": "okta-group-push-exporter", "static_configs": [{"targets": targets}]}
+        ],
+        "rule_files": [str(p) for p in rule_files or []],
+    }
+    if alertmanagers:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
+    config_path = workdir / "prometheus.yml"
+    config_path.write_text(json.dumps(config))  # JSON is YAML
+    argv = [
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.tsdb.path={workdir / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    service = start("prometheus", argv, port, workdir, "/-/ready")
+    return Prometheus(service.name, service.port, service.process, service.log_path)
+
+
+def start_exporter(
+    workdir: Path, *args: str, secret: str | None = "test-secret", env: dict[str, str] | None = None
+) -> Service:
+    """The exporter as a real process (`python -m exporter serve`) on a free port.
+
+    `secret=None` starts it with no configured hook secret, so it generates one.
+    """
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "exporter",
+        "serve",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--storage.path={workdir / 'state'}",
+        "--log.format=json",
+        *args,
+    ]
+    environment = {k: v for k, v in os.environ.items() if k != "OKTA_HOOK_SECRET"}
+    environment.update(env or {})
+    if secret is not None:
+        environment["OKTA_HOOK_SECRET"] = secret
+    log_path = workdir / f"exporter-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=environment
+        )
+    service = Service("exporter", port, process, log_path)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"exporter exited with {process.returncode}:\n{service.log()}")
+        return http_get(service.url + "/-/ready", timeout=1)[0] == 200
+
+    try:
+        wait_until(answers, 30, f"the exporter to be ready on {service.url}")
+    except BaseException:
+        service.stop()
+        raise
+    return service
+
+
+def post_json(url: str, document: object, secret: str = "test-secret") -> int:
+    """POST `document` as JSON with the hook secret header -> the status code."""
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url,
+        data=json.dumps(document).encode(),
+        headers={"Content-Type": "application/json", "Authorization": secret},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code

@@ -1,0 +1,41 @@
+"""The metric names are a public contract: this test makes a rename visible in review."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from exporter import catalogue
+from exporter.catalogue import MetricType
+from exporter.selfmetrics import SelfMetrics
+
+PINNED = {
+    "okta_group_push_failures_total": ("counter", ("application", "group", "actor")),
+    "okta_group_push_failures_by_kind_total": ("counter", ("application", "event_type", "kind")),
+    "okta_group_push_last_failure_timestamp_seconds": ("gauge", ("application", "group")),
+    "okta_group_push_exporter_deliveries_total": ("counter", ("endpoint", "code")),
+    "okta_group_push_exporter_events_received_total": ("counter", ("source", "kind")),
+    "okta_group_push_exporter_duplicate_events_total": ("counter", ("source",)),
+    "okta_group_push_exporter_invalid_events_total": ("counter", ("source", "reason")),
+    "okta_group_push_exporter_build_info": ("gauge", ("version", "python_version")),
+}
+
+
+def test_catalogue_matches_the_pinned_contract() -> None:
+    actual = {m.name: (m.type.value, m.labels) for m in catalogue.ALL_METRICS}
+    assert actual == PINNED
+
+
+def test_naming_conventions() -> None:
+    for metric in catalogue.ALL_METRICS:
+        assert metric.name.startswith("okta_group_push_")
+        assert (metric.type is MetricType.COUNTER) == metric.name.endswith("_total")
+        assert metric.help.endswith(".")
+    for metric in catalogue.SELF_METRICS:
+        assert metric.name.startswith("okta_group_push_exporter_")
+
+
+def test_self_metrics_register_exactly_the_catalogue_names() -> None:
+    registry = CollectorRegistry()
+    SelfMetrics(registry)
+    exposed = {metric.name for metric in registry.collect()}
+    assert exposed == {m.family for m in catalogue.SELF_METRICS}

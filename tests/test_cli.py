@@ -1,0 +1,77 @@
+"""The command line: check-config, serve as a real process, the generated hook secret."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exporter.cli import main
+from tests.services import http_get, post_json, start_exporter
+
+
+def test_check_config_ok_prints_effective_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["check-config", "--storage.path", str(tmp_path)], {"OKTA_HOOK_SECRET": "hunter2"})
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "configuration OK" in out and "--storage.path = " in out
+    assert "hunter2" not in out
+
+
+def test_check_config_reports_every_problem_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check-config", "--log.level", "loud", "--web.listen-address", "x"], {})
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "--log.level" in err and "--web.listen-address" in err
+
+
+def test_python_dash_m_runs_the_same_command_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("okta-group-push-exporter ")
+
+
+def _log_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
+def test_generated_secret_is_private_logged_once_and_works(tmp_path: Path) -> None:
+    first = start_exporter(tmp_path, secret=None)
+    try:
+        secret_file = tmp_path / "state" / "hook-secret"
+        secret = secret_file.read_text().strip()
+        assert len(secret) >= 32
+        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+        assert post_json(f"{first.url}/hooks/okta", {"data": {"events": []}}, secret) == 204
+        assert post_json(f"{first.url}/hooks/okta", {"data": {"events": []}}, "guess") == 401
+    finally:
+        first.stop()
+    second = start_exporter(tmp_path, secret=None)
+    second.stop()
+    logs = first.log_path.read_text() + second.log_path.read_text()
+    assert secret not in logs
+    generated = [
+        line
+        for line in _log_lines(first.log_path) + _log_lines(second.log_path)
+        if "generated an event hook secret" in str(line.get("msg"))
+    ]
+    assert len(generated) == 1
+
+
+def test_serve_answers_on_its_endpoints(tmp_path: Path) -> None:
+    exporter = start_exporter(tmp_path)
+    try:
+        assert http_get(exporter.url + "/-/healthy")[0] == 200
+        status, body = http_get(exporter.url + "/metrics")
+        assert status == 200 and b"okta_group_push_exporter_build_info" in body
+    finally:
+        exporter.stop()
+    assert exporter.process.returncode == 0  # SIGTERM is a clean shutdown

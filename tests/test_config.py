@@ -1,0 +1,150 @@
+"""Configuration: flags over environment over defaults, all problems reported together."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from exporter.config import (
+    OPTIONS,
+    Config,
+    ConfigError,
+    ListenAddress,
+    add_flags,
+    build,
+    parse_duration,
+    parse_listen_address,
+    parse_size,
+)
+
+
+def configure(argv: list[str], environ: dict[str, str] | None = None) -> Config:
+    parser = argparse.ArgumentParser()
+    add_flags(parser)
+    return build(parser.parse_args(argv), environ or {})
+
+
+def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = configure([])
+    assert config.listen == ListenAddress("0.0.0.0", 9947)
+    assert config.telemetry_path == "/metrics"
+    assert config.hook_header == "Authorization"
+    assert config.max_body_bytes == 4 * 1024 * 1024
+    assert config.dedup_window == 35 * 86400
+    assert config.hook_secrets == ()
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Config().telemetry_path = "/x"  # type: ignore[misc]
+
+
+def test_every_flag_has_an_environment_variable(tmp_path: Path) -> None:
+    environ = {
+        "OKTA_GROUP_PUSH_WEB_LISTEN_ADDRESS": "127.0.0.1:1234",
+        "OKTA_GROUP_PUSH_WEB_TELEMETRY_PATH": "/m",
+        "OKTA_GROUP_PUSH_STORAGE_PATH": str(tmp_path),
+        "OKTA_GROUP_PUSH_STORAGE_DEDUP_WINDOW": "2d",
+        "OKTA_GROUP_PUSH_OKTA_HOOK_HEADER": "X-Okta-Secret",
+        "OKTA_GROUP_PUSH_WEB_MAX_BODY_SIZE": "1MiB",
+        "OKTA_GROUP_PUSH_LOG_LEVEL": "debug",
+        "OKTA_GROUP_PUSH_LOG_FORMAT": "json",
+    }
+    assert {o.env for o in OPTIONS} >= set(environ)
+    config = configure([], environ)
+    assert config.listen == ListenAddress("127.0.0.1", 1234)
+    assert (config.telemetry_path, config.hook_header) == ("/m", "X-Okta-Secret")
+    assert (config.dedup_window, config.max_body_bytes) == (2 * 86400, 1024 * 1024)
+    assert (config.log_level, config.log_format) == ("debug", "json")
+
+
+def test_flag_wins_over_environment() -> None:
+    config = configure(["--log.level", "error"], {"OKTA_GROUP_PUSH_LOG_LEVEL": "debug"})
+    assert config.log_level == "error"
+
+
+def test_all_problems_are_reported_together_naming_flag_and_value() -> None:
+    with pytest.raises(ConfigError) as info:
+        configure(
+            ["--web.listen-address", "nowhere", "--web.telemetry-path", "/hooks/okta"],
+            {"OKTA_GROUP_PUSH_LOG_FORMAT": "xml", "OKTA_GROUP_PUSH_WEB_MAX_BODY_SIZE": "0"},
+        )
+    problems = info.value.problems
+    assert len(problems) == 4
+    assert any(p.startswith("--web.listen-address:") and "'nowhere'" in p for p in problems)
+    assert any(p.startswith("--web.telemetry-path:") for p in problems)
+    assert any(p.startswith("OKTA_GROUP_PUSH_LOG_FORMAT:") and "'xml'" in p for p in problems)
+    assert any(p.startswith("OKTA_GROUP_PUSH_WEB_MAX_BODY_SIZE:") for p in problems)
+
+
+def test_secrets_from_environment_several_for_rotation() -> None:
+    config = configure([], {"OKTA_HOOK_SECRET": "new-one, old-one"})
+    assert config.hook_secrets == ("new-one", "old-one")
+
+
+def test_secrets_from_file_one_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "secrets"
+    path.write_text("first\n\nsecond\n")
+    assert configure(["--okta.hook-secret-file", str(path)]).hook_secrets == ("first", "second")
+
+
+def test_secret_problems_never_print_the_secret(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    with pytest.raises(ConfigError, match="holds no secret"):
+        configure(["--okta.hook-secret-file", str(empty)])
+    with pytest.raises(ConfigError, match="cannot read") as info:
+        configure(["--okta.hook-secret-file", str(tmp_path / "missing")])
+    with pytest.raises(ConfigError, match="set only one") as both:
+        configure(["--okta.hook-secret-file", str(empty)], {"OKTA_HOOK_SECRET": "hunter2"})
+    assert "hunter2" not in str(both.value) and "hunter2" not in str(info.value)
+
+
+def test_secrets_are_not_in_repr_or_description() -> None:
+    config = Config(hook_secrets=("hunter2",))
+    assert "hunter2" not in repr(config)
+    assert "hunter2" not in str(config.describe())
+
+
+def test_storage_path_must_be_a_writable_directory(tmp_path: Path) -> None:
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    with pytest.raises(ConfigError, match=r"--storage.path: .* is not a directory"):
+        configure(["--storage.path", str(afile / "sub")])
+    assert configure(["--storage.path", str(tmp_path / "new" / "dir")]).storage_path.name == "dir"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (":9947", ListenAddress("0.0.0.0", 9947)),
+        ("127.0.0.1:80", ListenAddress("127.0.0.1", 80)),
+        ("[::1]:9000", ListenAddress("::1", 9000)),
+        ("localhost:0", ListenAddress("localhost", 0)),
+    ],
+)
+def test_listen_addresses(text: str, expected: ListenAddress) -> None:
+    assert parse_listen_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["9947", "host:", "host:99999", "::1:80", ""])
+def test_bad_listen_addresses(text: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        parse_listen_address(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("35d", 3024000), ("500ms", 0.5)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(("text", "size"), [("4MiB", 4194304), ("512kb", 512000), ("10", 10)])
+def test_sizes(text: str, size: int) -> None:
+    assert parse_size(text) == size

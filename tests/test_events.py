@@ -1,0 +1,222 @@
+"""Parsing: every real Okta payload and the synthetic group-push ones become Event records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from exporter.events import (
+    Entity,
+    Event,
+    PayloadError,
+    Skipped,
+    loads,
+    parse_hook_envelope,
+    parse_log_event,
+    parse_log_events,
+    parse_timestamp,
+    parse_workflows_card,
+    parse_workflows_payload,
+)
+from tests.conftest import payload
+
+TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
+
+
+def test_okta_docs_hook_sample_parses_with_targets_picked_by_type() -> None:
+    batch = parse_hook_envelope(payload("okta-docs_event-hook-delivery_user-session-start.json"))
+    assert batch.delivery_id == "85b60edb-4263-4e13-993b-818e26201052"
+    assert batch.skipped == ()
+    (event,) = batch.events
+    assert event.uuid == "f1d0b993-cc19-11ed-a688-db22c99ef6c4"
+    assert event.event_type == "user.session.start"
+    assert event.actor.label() == "Admin Name"
+    # The AppInstance is the second target; an AuthenticatorEnrollment comes first.
+    assert event.application.display_name == "Okta Admin Console"
+    assert event.group == Entity()
+    assert event.published == pytest.approx(1679864732.159)
+
+
+def test_workflows_templates_hook_sample_parses() -> None:
+    batch = parse_hook_envelope(
+        payload("okta-workflows-templates_event-hook-delivery_breached-credential.json")
+    )
+    assert len(batch.events) == 1
+    assert batch.events[0].event_type == "security.breached_credential.detected"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "okta-openapi_list-logs_response.json",
+        "okta-openapi_list-logs_additional-security-context.json",
+        "elastic-integrations_okta-system-events_excerpt.ndjson",
+        "panther-analysis_okta-rule-test-events.ndjson",
+    ],
+)
+def test_real_system_log_events_never_crash_the_parser(name: str) -> None:
+    """Numeric versions, null targets, odd timestamps and unknown fields are all tolerated."""
+    items = payload(name)
+    batch = parse_log_events(items if isinstance(items, list) else [items])
+    assert len(batch.events) + len(batch.skipped) == (len(items) if isinstance(items, list) else 1)
+    for event in batch.events:
+        assert event.uuid
+        assert event.actor.label()
+
+
+def test_null_target_gives_unknown_labels() -> None:
+    events = payload("elastic-integrations_okta-system-events_excerpt.ndjson")
+    assert events[0]["target"] is None
+    parsed = parse_log_event(events[0])
+    assert isinstance(parsed, Event)
+    assert parsed.application.label() == "unknown"
+    assert parsed.group.label() == "unknown"
+
+
+def test_synthetic_hook_delivery_counts_good_events_and_skips_bad_items() -> None:
+    batch = parse_hook_envelope(payload("synthetic_group-push-hook-delivery.json"))
+    assert [e.event_type for e in batch.events] == [TERMINAL, TERMINAL]
+    assert sorted(s.reason for s in batch.skipped) == ["missing_uuid", "not_object"]
+    aws, slack = batch.events
+    assert aws.application.label() == "AWS IAM Identity Center"
+    assert aws.group.label() == "Engineering"
+    assert aws.mapping.type == "GroupPushMapping"
+    assert aws.actor.label() == "Okta System"
+    assert aws.outcome == "FAILURE"
+    assert aws.reason.startswith("Linked group is missing")
+    # Targets in reverse order still land on the right labels.
+    assert (slack.application.label(), slack.group.label()) == ("Slack", "Finance")
+
+
+def test_label_falls_back_from_display_name_to_alternate_id_to_id() -> None:
+    assert Entity(id="1", alternate_id="alt", display_name="Name").label() == "Name"
+    assert Entity(id="1", alternate_id="alt").label() == "alt"
+    assert Entity(id="1").label() == "1"
+    assert Entity().label() == "unknown"
+
+
+def test_targets_without_type_fall_back_to_okta_id_prefixes() -> None:
+    parsed = parse_log_event(
+        {"uuid": "u", "target": [{"id": "00gabc", "displayName": "G"}, {"id": "0oaxyz"}]}
+    )
+    assert isinstance(parsed, Event)
+    assert parsed.group.label() == "G"
+    assert parsed.application.label() == "0oaxyz"
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        ("text", "not_object"),
+        (42, "not_object"),
+        (None, "not_object"),
+        ({"eventType": TERMINAL}, "missing_uuid"),
+        ({"uuid": "   "}, "missing_uuid"),
+        ({"uuid": ["a"]}, "missing_uuid"),
+    ],
+)
+def test_items_that_cannot_count_are_skipped_with_a_reason(item: object, reason: str) -> None:
+    assert parse_log_event(item) == Skipped(reason)
+
+
+@pytest.mark.parametrize(
+    "field_values",
+    [
+        {"target": "nonsense"},
+        {"target": [1, "x", None]},
+        {"actor": "root"},
+        {"outcome": None},
+        {"published": {"nested": True}},
+        {"version": 0},
+        {"eventType": 5},
+    ],
+)
+def test_wrong_field_types_become_empty_values_not_errors(field_values: dict[str, Any]) -> None:
+    assert isinstance(parse_log_event({"uuid": "u1", **field_values}), Event)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-08-13T15:58:20.353Z", 1723564700.353),
+        ("2020-11-25 21:27:03.496000000", 1606339623.496),
+        ("2024-08-13T15:58:20+02:00", 1723557500.0),
+        (1723564700353, 1723564700.353),
+        (1723564700, 1723564700.0),
+        ("yesterday", None),
+        ("2024-13-45T99:99:99Z", None),
+        (True, None),
+        (None, None),
+        (-5, None),
+    ],
+)
+def test_timestamps(text: object, expected: float | None) -> None:
+    result = parse_timestamp(text)
+    if expected is None:
+        assert result is None
+    else:
+        assert result == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ([], "not a JSON object"),
+        ({"eventType": "user.session.start", "data": {"events": []}}, "eventType must be"),
+        ({"eventType": "com.okta.event_hook"}, "'data' is missing"),
+        ({"data": {"events": {}}}, "'data.events' is missing or not a list"),
+    ],
+)
+def test_documents_that_are_not_hook_envelopes_are_rejected(document: object, reason: str) -> None:
+    with pytest.raises(PayloadError, match=reason):
+        parse_hook_envelope(document)
+
+
+def test_invalid_json_is_a_payload_error_with_one_line() -> None:
+    with pytest.raises(PayloadError, match=r"^invalid JSON") as info:
+        loads(b'{"data": ')
+    assert "\n" not in str(info.value)
+
+
+def test_workflows_card_uses_event_details_uuid_and_fields() -> None:
+    card = payload("synthetic_workflows-card_with-details.json")
+    event = parse_workflows_card(card)
+    assert isinstance(event, Event)
+    assert event.uuid == "7f3c1d2e-0003-11f0-9a1b-000000000001"
+    assert event.event_type == TERMINAL
+    assert (event.application.label(), event.group.label()) == ("Slack", "Engineering")
+    assert event.outcome == "FAILURE"
+
+
+def test_workflows_card_keys_match_ignoring_case_spaces_and_underscores() -> None:
+    event = parse_workflows_card(payload("synthetic_workflows-card_snake-case-no-details.json"))
+    assert isinstance(event, Event)
+    assert event.uuid == "7f3c1d2e-0003-11f0-9a1b-000000000002"
+    assert event.event_type == TERMINAL  # the card's own type when it names none
+    assert event.actor.label() == "Bob Builder"
+    assert event.application.label() == "AWS IAM Identity Center"
+    assert event.group.label() == "Finance"
+    assert event.published == pytest.approx(1795251600.0)  # 2026-11-21T09:00:00Z
+
+
+def test_workflows_event_details_as_object_is_accepted() -> None:
+    card = payload("synthetic_workflows-card_with-details.json")
+    card["Event Details"] = loads(card["Event Details"])
+    card.pop("Event ID")
+    event = parse_workflows_card(card)
+    assert isinstance(event, Event)
+    assert event.uuid == "7f3c1d2e-0003-11f0-9a1b-000000000001"
+
+
+def test_workflows_card_without_any_id_is_skipped() -> None:
+    assert parse_workflows_card({"Message": "hi", "Event Details": "{not json"}) == Skipped(
+        "missing_uuid"
+    )
+
+
+def test_workflows_payload_accepts_a_list_and_rejects_scalars() -> None:
+    card = payload("synthetic_workflows-card_with-details.json")
+    assert len(parse_workflows_payload([card, "junk"]).skipped) == 1
+    with pytest.raises(PayloadError):
+        parse_workflows_payload("card")

@@ -1,0 +1,273 @@
+"""HTTP behaviour of /hooks/okta and /hooks/workflows: every status, and what it counts."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from tests.conftest import ROTATED, SECRET, Client, auth, payload
+
+FAILURES = "okta_group_push_failures_total"
+HOOK = "/hooks/okta"
+
+
+def failures(registry: CollectorRegistry, **labels: str) -> float:
+    return registry.get_sample_value(FAILURES, labels) or 0.0
+
+
+def total_failures(registry: CollectorRegistry) -> float:
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        for sample in metric.samples
+        if sample.name == FAILURES
+    )
+
+
+def deliveries(registry: CollectorRegistry, endpoint: str, code: int) -> float:
+    value = registry.get_sample_value(
+        "okta_group_push_exporter_deliveries_total", {"endpoint": endpoint, "code": str(code)}
+    )
+    return value or 0.0
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header", ["x-okta-verification-challenge", "X-Okta-Verification-Challenge"]
+)
+async def test_verification_echoes_the_challenge_in_any_header_case(
+    client: Client, header: str
+) -> None:
+    response = await client.get(HOOK, headers={header: "Gv9Ss0ZNwkMvUnm7KUJ8CdKpRTcWTHLP"})
+    assert response.status == 200
+    assert await response.json() == {"verification": "Gv9Ss0ZNwkMvUnm7KUJ8CdKpRTcWTHLP"}
+
+
+async def test_verification_needs_no_secret_but_needs_the_header(client: Client) -> None:
+    response = await client.get(HOOK)
+    assert response.status == 400
+    assert "x-okta-verification-challenge" in (await response.json())["error"]
+
+
+async def test_verification_challenge_length_is_capped(client: Client) -> None:
+    response = await client.get(HOOK, headers={"x-okta-verification-challenge": "a" * 1025})
+    assert response.status == 400
+
+
+# --- deliveries -----------------------------------------------------------------------------
+
+
+async def test_okta_sample_delivery_is_accepted_with_an_empty_body(
+    client: Client, registry: CollectorRegistry
+) -> None:
+    body = payload("okta-docs_event-hook-delivery_user-session-start.json")
+    response = await client.post(HOOK, json=body, headers=auth())
+    assert response.status == 204
+    assert await response.read() == b""
+    assert total_failures(registry) == 0  # a login is not a group push failure
+    assert deliveries(registry, HOOK, 204) == 1
+
+
+async def test_group_push_delivery_counts_by_application_group_and_actor(
+    client: Client, registry: CollectorRegistry
+) -> None:
+    body = payload("synthetic_group-push-hook-delivery.json")
+    response = await client.post(HOOK, json=body, headers=auth())
+    assert response.status == 204
+    assert (
+        failures(
+            registry,
+            application="AWS IAM Identity Center",
+            group="Engineering",
+            actor="Okta System",
+        )
+        == 1
+    )
+    assert failures(registry, application="Slack", group="Finance", actor="Ada Admin") == 1
+    invalid = "okta_group_push_exporter_invalid_events_total"
+    assert registry.get_sample_value(invalid, {"source": "event_hook", "reason": "not_object"}) == 1
+    assert (
+        registry.get_sample_value(invalid, {"source": "event_hook", "reason": "missing_uuid"}) == 1
+    )
+    assert registry.get_sample_value(
+        "okta_group_push_last_failure_timestamp_seconds",
+        {"application": "Slack", "group": "Finance"},
+    ) == pytest.approx(1795166101.456)  # 2026-11-20T09:15:01.456Z
+
+
+async def test_redelivery_of_the_same_envelope_counts_nothing_more(
+    client: Client, registry: CollectorRegistry
+) -> None:
+    body = payload("synthetic_group-push-hook-delivery.json")
+    for _ in range(3):
+        assert (await client.post(HOOK, json=body, headers=auth())).status == 204
+    assert total_failures(registry) == 2
+    assert (
+        registry.get_sample_value(
+            "okta_group_push_exporter_duplicate_events_total", {"source": "event_hook"}
+        )
+        == 4
+    )
+
+
+async def test_a_rotated_secret_is_accepted_too(
+    client: Client, registry: CollectorRegistry
+) -> None:
+    body = payload("synthetic_group-push-hook-delivery.json")
+    assert (await client.post(HOOK, json=body, headers=auth(ROTATED))).status == 204
+    assert total_failures(registry) == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "application/json"},
+        auth("wrong"),
+        auth(SECRET[:-1]),
+        {"authorization": "", "Content-Type": "application/json"},
+    ],
+)
+async def test_missing_or_wrong_secret_is_401_and_counts_nothing(
+    client: Client, registry: CollectorRegistry, headers: dict[str, str]
+) -> None:
+    body = payload("synthetic_group-push-hook-delivery.json")
+    response = await client.post(HOOK, data=orjson.dumps(body), headers=headers)
+    assert response.status == 401
+    assert total_failures(registry) == 0
+    assert deliveries(registry, HOOK, 401) == 1
+
+
+async def test_rejection_reasons_never_contain_the_secret(client: Client) -> None:
+    response = await client.post(HOOK, data=b"{}", headers=auth("wrong"))
+    assert SECRET not in await response.text()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+async def test_non_json_content_type_is_415(
+    client: Client, registry: CollectorRegistry, content_type: str
+) -> None:
+    body = orjson.dumps(payload("synthetic_group-push-hook-delivery.json"))
+    headers = {"Authorization": SECRET, "Content-Type": content_type}
+    response = await client.post(HOOK, data=body, headers=headers)
+    assert response.status == 415
+    assert total_failures(registry) == 0
+
+
+async def test_json_with_a_charset_and_vendor_json_types_are_accepted(client: Client) -> None:
+    body = orjson.dumps(payload("synthetic_group-push-hook-delivery.json"))
+    for content_type in ("application/json; charset=utf-8", "application/cloudevents+json"):
+        headers = {"Authorization": SECRET, "Content-Type": content_type}
+        assert (await client.post(HOOK, data=body, headers=headers)).status == 204
+
+
+async def test_body_over_the_cap_is_413_by_content_length(
+    client: Client, registry: CollectorRegistry
+) -> None:
+    big = b'{"data": {"events": []}, "pad": "' + b"x" * (65 * 1024) + b'"}'
+    response = await client.post(HOOK, data=big, headers=auth())
+    assert response.status == 413
+    assert deliveries(registry, HOOK, 413) == 1
+
+
+async def test_chunked_body_over_the_cap_is_413(client: Client) -> None:
+    async def chunks() -> Any:
+        yield b'{"data": {"events": []}, "pad": "'
+        for _ in range(70):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = await client.post(HOOK, data=chunks(), headers=auth())
+    assert response.status == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "invalid JSON"),
+        (b"", "invalid JSON"),
+        (b'"\\ud800"', "invalid JSON"),
+        (b"[1, 2]", "not an Okta event hook envelope"),
+        (b'{"eventType": "com.okta.event_hook"}', "'data' is missing"),
+        (b'{"data": {"events": "x"}}', "'data.events'"),
+    ],
+)
+async def test_bad_documents_are_400_with_a_one_line_reason(
+    client: Client, registry: CollectorRegistry, body: bytes, reason: str
+) -> None:
+    response = await client.post(HOOK, data=body, headers=auth())
+    assert response.status == 400
+    message = (await response.json())["error"]
+    assert reason in message and "\n" not in message
+    assert total_failures(registry) == 0
+
+
+async def test_gzip_body_is_read_when_declared(client: Client, registry: CollectorRegistry) -> None:
+    body = gzip.compress(orjson.dumps(payload("synthetic_group-push-hook-delivery.json")))
+    response = await client.post(HOOK, data=body, headers={**auth(), "Content-Encoding": "gzip"})
+    assert response.status == 204
+    assert total_failures(registry) == 2
+
+
+async def test_one_log_line_per_delivery_without_the_secret(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = payload("synthetic_group-push-hook-delivery.json")
+    with caplog.at_level(logging.INFO, logger="exporter.hooks"):
+        await client.post(HOOK, json=body, headers=auth())
+        await client.post(HOOK, json=body, headers=auth("bad-" + SECRET))
+    lines = [r for r in caplog.records if r.getMessage() == "delivery"]
+    assert len(lines) == 2
+    accepted = lines[0].fields  # type: ignore[attr-defined]
+    assert accepted["delivery_id"] == body["eventId"]
+    assert (accepted["events"], accepted["counted"], accepted["duplicates"]) == (2, 2, 0)
+    assert accepted["outcome"] == "accepted"
+    assert lines[1].fields["outcome"] == "unauthorized"  # type: ignore[attr-defined]
+    assert SECRET not in caplog.text
+
+
+# --- Workflows ------------------------------------------------------------------------------
+
+
+async def test_workflows_card_is_counted(client: Client, registry: CollectorRegistry) -> None:
+    card = payload("synthetic_workflows-card_snake-case-no-details.json")
+    response = await client.post("/hooks/workflows", json=card, headers=auth())
+    assert response.status == 204
+    assert (
+        failures(
+            registry, application="AWS IAM Identity Center", group="Finance", actor="Bob Builder"
+        )
+        == 1
+    )
+
+
+async def test_workflows_needs_the_same_secret(client: Client, registry: CollectorRegistry) -> None:
+    card = payload("synthetic_workflows-card_with-details.json")
+    response = await client.post("/hooks/workflows", json=card, headers=auth("nope"))
+    assert response.status == 401
+    assert total_failures(registry) == 0
+
+
+async def test_one_event_via_hook_and_workflows_counts_once(
+    client: Client, registry: CollectorRegistry
+) -> None:
+    card = payload("synthetic_workflows-card_with-details.json")
+    envelope = {
+        "eventType": "com.okta.event_hook",
+        "eventId": "delivery-1",
+        "data": {"events": [orjson.loads(card["Event Details"])]},
+    }
+    assert (await client.post(HOOK, json=envelope, headers=auth())).status == 204
+    assert (await client.post("/hooks/workflows", json=card, headers=auth())).status == 204
+    assert total_failures(registry) == 1
+
+
+async def test_workflows_scalar_body_is_400(client: Client) -> None:
+    response = await client.post("/hooks/workflows", data=b'"hello"', headers=auth())
+    assert response.status == 400

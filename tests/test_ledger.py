@@ -1,0 +1,114 @@
+"""The ledger: each distinct uuid counts once, across batches, sources and repeats."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from exporter import catalogue
+from exporter.classify import Kind
+from exporter.events import Entity, Event
+from exporter.ledger import Ledger, plan
+from exporter.selfmetrics import SelfMetrics
+from exporter.state import MetricState
+from exporter.store.memory import MemoryStore
+from tests.conftest import NOW
+
+TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
+RETRIED = "application.provision.group_push.mapping.update.or.delete.failed"
+
+
+def event(uuid: str, event_type: str = TERMINAL, published: float | None = 100.0) -> Event:
+    return Event(
+        uuid=uuid,
+        event_type=event_type,
+        published=published,
+        outcome="FAILURE",
+        reason="",
+        message="",
+        actor=Entity(display_name="Ada"),
+        application=Entity(display_name="Slack"),
+        group=Entity(display_name="Eng"),
+    )
+
+
+@pytest.fixture
+def parts() -> tuple[Ledger, MetricState, CollectorRegistry, MemoryStore]:
+    registry = CollectorRegistry()
+    state = MetricState()
+    store = MemoryStore(dedup_window=3600)
+    return Ledger(store, state, SelfMetrics(registry), lambda: NOW), state, registry, store
+
+
+def test_plan_of_a_failure_increments_both_counters_and_raises_the_gauge() -> None:
+    update = plan(event("a"), Kind.TERMINAL_FAILURE, NOW)
+    assert update.increments == (
+        (catalogue.FAILURES.name, ("Slack", "Eng", "Ada")),
+        (catalogue.FAILURES_BY_KIND.name, ("Slack", TERMINAL, "terminal")),
+    )
+    assert update.maxima == ((catalogue.LAST_FAILURE.name, ("Slack", "Eng"), 100.0),)
+
+
+def test_plan_uses_now_when_published_is_missing() -> None:
+    update = plan(event("a", published=None), Kind.RETRIED_FAILURE, NOW)
+    assert update.maxima[0][2] == NOW
+
+
+def test_plan_of_a_success_changes_no_counter() -> None:
+    update = plan(event("a"), Kind.SUCCESS, NOW)
+    assert update.increments == () and update.maxima == ()
+
+
+async def test_redelivered_and_repeated_uuids_count_once(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    ledger, state, registry, _ = parts
+    first = await ledger.record([event("a"), event("b"), event("a")], "event_hook")
+    again = await ledger.record([event("b"), event("c")], "workflows")
+    assert (first.counted, first.duplicates) == (2, 1)
+    assert (again.counted, again.duplicates) == (1, 1)
+    assert state.series(catalogue.FAILURES.name) == {("Slack", "Eng", "Ada"): 3.0}
+    dup = "okta_group_push_exporter_duplicate_events_total"
+    assert registry.get_sample_value(dup, {"source": "event_hook"}) == 1
+    assert registry.get_sample_value(dup, {"source": "workflows"}) == 1
+
+
+async def test_terminal_and_retried_failures_stay_distinguishable(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    ledger, state, _, _ = parts
+    await ledger.record([event("a"), event("b", RETRIED)], "poller")
+    assert state.series(catalogue.FAILURES_BY_KIND.name) == {
+        ("Slack", TERMINAL, "terminal"): 1.0,
+        ("Slack", RETRIED, "retried"): 1.0,
+    }
+
+
+async def test_last_failure_gauge_keeps_the_newest_published_time(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    ledger, state, _, _ = parts
+    await ledger.record([event("a", published=200.0), event("b", published=150.0)], "poller")
+    assert state.series(catalogue.LAST_FAILURE.name) == {("Slack", "Eng"): 200.0}
+
+
+async def test_unrelated_events_are_ignored_and_not_remembered(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    ledger, state, registry, store = parts
+    result = await ledger.record([event("x", "user.session.start")], "event_hook")
+    assert (result.counted, result.duplicates, result.ignored) == (0, 0, 1)
+    assert state.count() == 0 and len(store) == 0
+    received = registry.get_sample_value(
+        "okta_group_push_exporter_events_received_total",
+        {"source": "event_hook", "kind": "ignored"},
+    )
+    assert received == 1
+
+
+async def test_memory_store_forgets_uuids_after_the_window() -> None:
+    store = MemoryStore(dedup_window=10)
+    update = plan(event("a"), Kind.TERMINAL_FAILURE, 0)
+    assert await store.commit([update], now=0) == [True]
+    assert await store.commit([update], now=5) == [False]
+    assert await store.commit([update], now=100) == [True]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -10,13 +11,16 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporter import hooks
 from exporter import web as pages
-from exporter.appkeys import CONFIG, HEALTH, LEDGER, REGISTRY, SELF_METRICS, Health
+from exporter.appkeys import AUTH, CONFIG, HEALTH, LEDGER, REGISTRY, SELF_METRICS, HookAuth
+from exporter.background import StoreUpkeep, stop
 from exporter.config import Config
 from exporter.exposition import StateCollector
+from exporter.health import Health
+from exporter.hooksecret import load_or_generate
 from exporter.ledger import Ledger
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState
-from exporter.store.base import Store
+from exporter.store.base import Store, StoreError
 
 
 def make_app(
@@ -25,6 +29,8 @@ def make_app(
     *,
     clock: Callable[[], float] = time.time,
     registry: CollectorRegistry | None = None,
+    refresh_interval: float = 1.0,
+    probe_interval: float = 2.0,
 ) -> web.Application:
     """An application serving hooks and metrics from `store`, opened on startup."""
     registry = registry if registry is not None else CollectorRegistry()
@@ -33,23 +39,35 @@ def make_app(
     PlatformCollector(registry=registry)
     state = MetricState()
     registry.register(StateCollector(state))
+    health = Health(self_metrics)
+    self_metrics.ready.set_function(lambda: float(health.ready))
 
     # aiohttp refuses to buffer more than client_max_size: the hook body cap.
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CONFIG] = config
     app[REGISTRY] = registry
     app[SELF_METRICS] = self_metrics
-    app[HEALTH] = health = Health()
-    app[LEDGER] = Ledger(store, state, self_metrics, clock)
+    app[HEALTH] = health
+    app[AUTH] = auth = HookAuth(config.hook_secrets)
+    app[LEDGER] = Ledger(store, state, self_metrics, health, clock)
 
-    async def storage(app: web.Application) -> AsyncIterator[None]:
-        state.load(await store.open())
-        health.ready, health.reason = True, ""
+    async def load_secrets() -> None:
+        if not auth.secrets:
+            auth.secrets = await load_or_generate(store, config.hook_header, config.storage_path)
+
+    upkeep = StoreUpkeep(store, state, health, clock, config.dedup_window, load_secrets)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        with contextlib.suppress(StoreError):
+            await upkeep.open()
+        jobs = upkeep.start(probe_interval, refresh_interval)
+        health.started = True
         yield
-        health.ready, health.reason = False, "shutting down"
+        health.started = False
+        await stop(jobs)
         await store.close()
 
-    app.cleanup_ctx.append(storage)
+    app.cleanup_ctx.append(lifecycle)
     hooks.add_routes(app)
     pages.add_routes(app, config.telemetry_path)
     return app

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter.config import Config
+from exporter.health import Health
 from exporter.ledger import Ledger
 from exporter.selfmetrics import SelfMetrics
 
 
 @dataclass
-class Health:
-    """Readiness as the landing page and `/-/ready` report it."""
+class HookAuth:
+    """The accepted hook secrets: configured, or generated and stored on first start."""
 
-    ready: bool = False
-    reason: str = "starting"
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 CONFIG = web.AppKey("config", Config)
@@ -25,3 +25,4 @@ LEDGER = web.AppKey("ledger", Ledger)
 SELF_METRICS = web.AppKey("self_metrics", SelfMetrics)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 HEALTH = web.AppKey("health", Health)
+AUTH = web.AppKey("auth", HookAuth)

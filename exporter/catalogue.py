@@ -85,6 +85,17 @@ INVALID_EVENTS: Final = MetricSpec(
     "Items skipped inside an accepted batch (not an object, no uuid), by source and reason.",
     ("source", "reason"),
 )
+STORAGE_ERRORS: Final = MetricSpec(
+    "okta_group_push_exporter_storage_errors_total",
+    MetricType.COUNTER,
+    "Storage operations that failed (commit, prune, probe, refresh); hooks answer 503 meanwhile.",
+    ("operation",),
+)
+READY: Final = MetricSpec(
+    "okta_group_push_exporter_ready",
+    MetricType.GAUGE,
+    "1 while the exporter is started and its storage takes writes, else 0.",
+)
 BUILD_INFO: Final = MetricSpec(
     "okta_group_push_exporter_build_info",
     MetricType.GAUGE,
@@ -92,6 +103,14 @@ BUILD_INFO: Final = MetricSpec(
     ("version", "python_version"),
 )
 
-SELF_METRICS: Final = (DELIVERIES, EVENTS_RECEIVED, DUPLICATES, INVALID_EVENTS, BUILD_INFO)
+SELF_METRICS: Final = (
+    DELIVERIES,
+    EVENTS_RECEIVED,
+    DUPLICATES,
+    INVALID_EVENTS,
+    STORAGE_ERRORS,
+    READY,
+    BUILD_INFO,
+)
 
 ALL_METRICS: Final = EVENT_METRICS + SELF_METRICS

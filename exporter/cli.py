@@ -1,21 +1,25 @@
-"""Command line: `serve` (the default) and `check-config`."""
+"""Command line: `serve` (the default), `check-config`, and `state` for operators."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
+import orjson
 from aiohttp import web
 
 from exporter import __version__, logs
 from exporter.app import make_app
 from exporter.config import Config, ConfigError, add_flags, build
-from exporter.hooksecret import load_or_generate
-from exporter.store.memory import MemoryStore
+from exporter.hooksecret import META_KEY
+from exporter.store import make_store
+from exporter.store.base import Store, StoreError, encode_series
 
 log = logging.getLogger("exporter")
 
@@ -29,6 +33,10 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
     add_flags(commands.add_parser("serve", help="Run the exporter (the default command)."))
     add_flags(commands.add_parser("check-config", help="Validate the configuration and exit."))
+    state = commands.add_parser("state", help="Inspect or maintain the stored state.")
+    actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, text in STATE_ACTIONS.items():
+        add_flags(actions.add_parser(name, help=text[0]))
     return root
 
 
@@ -52,15 +60,16 @@ def load_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config 
 
 def serve(config: Config) -> int:
     logs.setup(config.log_level, config.log_format)
-    if not config.hook_secrets:
-        config = replace(
-            config, hook_secrets=load_or_generate(config.storage_path, config.hook_header)
-        )
-    store = MemoryStore(config.dedup_window)
-    app = make_app(config, store)
+    app = make_app(config, make_store(config))
     log.info(
         "starting",
-        extra={"fields": {"version": __version__, "listen": str(config.listen)}},
+        extra={
+            "fields": {
+                "version": __version__,
+                "listen": str(config.listen),
+                "storage": config.storage_backend,
+            }
+        },
     )
     web.run_app(
         app,
@@ -70,6 +79,76 @@ def serve(config: Config) -> int:
         access_log=None,
         handle_signals=True,
     )
+    return 0
+
+
+# --- `state` ------------------------------------------------------------------------------
+
+
+def _when(epoch: float | None) -> str:
+    return (
+        "-" if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+    )
+
+
+async def _summary(store: Store, config: Config) -> None:
+    summary = await store.summary()
+    size = "-" if summary.size_bytes is None else f"{summary.size_bytes} bytes"
+    print(f"backend:        {summary.backend} ({summary.location})")
+    print(f"series:         {summary.series}")
+    print(f"dedup entries:  {summary.dedup_entries} (window {config.dedup_window:g} s)")
+    print(f"oldest entry:   {_when(summary.oldest_entry)}")
+    print(f"size:           {size}")
+
+
+async def _export(store: Store, config: Config) -> None:
+    values = await store.values()
+    document = {
+        "exported_at": _when(time.time()),
+        "series": [
+            {
+                "metric": name,
+                "labels": list(labels),
+                "key": encode_series(name, labels),
+                "value": value,
+            }
+            for name, series in sorted(values.items())
+            for labels, value in sorted(series.items())
+        ],
+    }
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+async def _prune(store: Store, config: Config) -> None:
+    removed = await store.prune(time.time(), config.dedup_window)
+    print(f"removed {removed} dedup entries older than {config.dedup_window:g} s")
+
+
+async def _hook_secret(store: Store, config: Config) -> None:
+    secret = await store.get_meta(META_KEY)
+    if secret is None:
+        raise StoreError("no generated hook secret is stored (serve generates one on first start)")
+    print(secret)
+
+
+STATE_ACTIONS: dict[str, tuple[str, Callable[[Store, Config], Awaitable[None]]]] = {
+    "summary": ("Series, dedup entries, oldest entry and size.", _summary),
+    "export": ("All counter and gauge values as JSON.", _export),
+    "prune": ("Forget dedup entries older than --storage.dedup-window now.", _prune),
+    "hook-secret": ("Print the generated event hook secret (to set it in Okta).", _hook_secret),
+}
+
+
+async def _state(action: str, config: Config) -> int:
+    store = make_store(config)
+    try:
+        await store.open()
+        await STATE_ACTIONS[action][1](store, config)
+    except StoreError as exc:
+        print(f"okta-group-push-exporter: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
     return 0
 
 
@@ -83,4 +162,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             print(f"{flag} = {value}")
         print("configuration OK")
         return 0
+    if args.command == "state":
+        return asyncio.run(_state(args.action, config))
     return serve(config)

@@ -9,8 +9,8 @@ person fixes them all in one go (STYLE 6).
 from __future__ import annotations
 
 import argparse
-import os
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -49,6 +49,10 @@ class Config:
     listen: ListenAddress = ListenAddress("0.0.0.0", 9947)  # noqa: S104 - an exporter listens on all interfaces by default
     telemetry_path: str = "/metrics"
     storage_path: Path = Path("data")
+    storage_backend: str = "auto"
+    redis_url: str | None = None
+    redis_prefix: str = "okta_group_push:"
+    storage_max_size: int | None = None
     dedup_window: float = 35 * 86400.0
     hook_secret_file: Path | None = None
     hook_secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -144,6 +148,25 @@ def parse_path(text: str) -> Path:
     return Path(text)
 
 
+def parse_redis_url(text: str) -> str:
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError(
+            "expected redis://[:password@]host[:port][/db], rediss://... or unix://..."
+        )
+    return text.strip()
+
+
+def mask_url(url: str) -> str:
+    """A URL with its password replaced, for display."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{MASK}@{netloc}"))
+
+
 def split_secrets(text: str) -> tuple[str, ...]:
     """Several secrets for rotation: one per line in a file, or comma-separated in the env."""
     return tuple(s.strip() for s in re.split(r"[\n,]", text) if s.strip())
@@ -192,6 +215,33 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "storage_path",
         "Directory for the exporter's state (the generated hook secret among it).",
         parse_path,
+    ),
+    Option(
+        "--storage.backend",
+        "storage_backend",
+        "Where state is kept: sqlite (one file in --storage.path), redis (shared by replicas), "
+        "memory (nothing survives a restart), or auto (redis when --storage.redis-url is set, "
+        "else sqlite).",
+        one_of("auto", "sqlite", "redis", "memory"),
+    ),
+    Option(
+        "--storage.redis-url",
+        "redis_url",
+        "Redis holding the state shared by every replica, e.g. redis://:password@host:6379/0.",
+        parse_redis_url,
+        mask_url,
+    ),
+    Option(
+        "--storage.redis-prefix",
+        "redis_prefix",
+        "Prefix of the exporter's keys in Redis (several exporters can share one database).",
+        str,
+    ),
+    Option(
+        "--storage.max-size",
+        "storage_max_size",
+        "Largest the SQLite database may grow (e.g. 1GiB); past it hooks answer 503.",
+        parse_size,
     ),
     Option(
         "--storage.dedup-window",
@@ -284,8 +334,14 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
             problems.append(f"{HOOK_SECRET_ENV}: is set but holds no secret")
         values["hook_secrets"] = secrets
 
+    backend = values.get("storage_backend", "auto")
+    if backend == "auto":
+        backend = "redis" if values.get("redis_url") else "sqlite"
+    values["storage_backend"] = backend
+    if backend == "redis" and not values.get("redis_url"):
+        problems.append("--storage.backend: redis needs --storage.redis-url")
     storage = values.get("storage_path", Config().storage_path)
-    problem = _storage_problem(storage)
+    problem = _storage_problem(storage) if backend == "sqlite" else None
     if problem:
         problems.append(f"--storage.path: {problem}")
 
@@ -308,6 +364,6 @@ def _storage_problem(path: Path) -> str | None:
         probe = probe.parent
     if not probe.is_dir():
         return f"{probe} is not a directory"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"{probe} is not writable"
+    # Not writable is a storage fault, not a configuration error: serve starts unready
+    # and answers 503 until the volume is writable (a read-only mount, say).
     return None

@@ -15,7 +15,7 @@ from typing import Final
 
 from aiohttp import web
 
-from exporter.appkeys import CONFIG, LEDGER, SELF_METRICS
+from exporter.appkeys import AUTH, CONFIG, LEDGER, SELF_METRICS
 from exporter.events import Batch, PayloadError, loads, parse_hook_envelope, parse_workflows_payload
 from exporter.hooksecret import matches
 from exporter.store.base import StoreError
@@ -69,7 +69,13 @@ async def _check_and_record(
     fields: dict[str, object],
 ) -> web.Response:
     config = request.app[CONFIG]
-    if not matches(request.headers.get(config.hook_header), config.hook_secrets):
+    secrets = request.app[AUTH].secrets
+    if not secrets:
+        # The generated secret lives in the store, which has not opened yet: a 503, so
+        # that Okta retries, rather than a 401 that it would not.
+        fields["outcome"] = "storage_error"
+        return _error(503, "storage unavailable, retry later")
+    if not matches(request.headers.get(config.hook_header), secrets):
         fields["outcome"] = "unauthorized"
         return _error(401, f"missing or wrong secret in the {config.hook_header} header")
     if not _is_json(request.content_type):

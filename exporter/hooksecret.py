@@ -2,20 +2,22 @@
 
 Okta signs nothing; it sends a static secret in a header the admin chooses
 (research/okta.md section 2.3). So the check is a constant-time comparison against each
-accepted secret (several during a rotation).
+accepted secret (several during a rotation). A generated secret lives in the store: in
+SQLite that is a 0600 file in the storage directory; with Redis every replica shares it.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-GENERATED_FILE: Final = "hook-secret"
+from exporter.store.base import Store
+
+META_KEY: Final = "hook_secret"
 log = logging.getLogger(__name__)
 
 
@@ -31,25 +33,17 @@ def matches(presented: str | None, accepted: Sequence[str]) -> bool:
     return found
 
 
-def load_or_generate(storage: Path, header: str) -> tuple[str, ...]:
-    """The generated secret from `storage`, creating it (mode 0600) on first start."""
-    path = storage / GENERATED_FILE
-    try:
-        return (path.read_text(encoding="utf-8").strip(),)
-    except FileNotFoundError:
-        pass
-    storage.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret + "\n")
-    # Said once, on the start that creates it; the secret itself is never logged.
-    log.warning(
-        "generated an event hook secret; in Okta set the event hook's authentication "
-        "header %r to the contents of %s (or configure your own with "
-        "--okta.hook-secret-file or OKTA_HOOK_SECRET)",
-        header,
-        path,
-        extra={"fields": {"secret_file": str(path)}},
-    )
-    return (secret,)
+async def load_or_generate(store: Store, header: str, storage_path: Path) -> tuple[str, ...]:
+    """The stored secret, generated on the first start (the first replica's wins)."""
+    if await store.set_meta(META_KEY, secrets.token_urlsafe(32), only_if_absent=True):
+        # Said once, on the start that creates it; the secret itself is never logged.
+        log.warning(
+            "generated an event hook secret; print it with `okta-group-push-exporter state "
+            "hook-secret` (same storage flags) and set it in Okta as the value of the event "
+            "hook's %r authentication header, or configure your own with "
+            "--okta.hook-secret-file or OKTA_HOOK_SECRET",
+            header,
+            extra={"fields": {"storage_path": str(storage_path)}},
+        )
+    secret = await store.get_meta(META_KEY)
+    return (secret,) if secret else ()

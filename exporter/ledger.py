@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from exporter import catalogue
 from exporter.classify import Kind, classify_event
 from exporter.events import Event
+from exporter.health import Health
 from exporter.labels import clean
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Update
-from exporter.store.base import Store
+from exporter.store.base import Store, StoreError
 
 
 def plan(event: Event, kind: Kind, now: float) -> Update:
@@ -58,9 +59,11 @@ class Ledger:
         store: Store,
         state: MetricState,
         metrics: SelfMetrics,
+        health: Health,
         clock: Callable[[], float],
     ) -> None:
         self._store = store
+        self._health = health
         self._state = state
         self._metrics = metrics
         self._clock = clock
@@ -80,7 +83,14 @@ class Ledger:
                 ignored += 1
             else:
                 updates.append(plan(event, kind, now))
-        applied = await self._store.commit(updates, now) if updates else []
+        applied: list[bool] = []
+        if updates:
+            try:
+                applied = await self._store.commit(updates, now)
+            except StoreError as exc:
+                self._health.storage_failed("commit", exc)
+                raise
+            self._health.storage_ok()
         counted = 0
         for update, is_new in zip(updates, applied, strict=True):
             if is_new:

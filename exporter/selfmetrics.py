@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.registry import Collector
 
 from exporter import __version__, catalogue
 from exporter.catalogue import MetricSpec, MetricType
@@ -33,6 +32,8 @@ class SelfMetrics:
         self._received = _make(catalogue.EVENTS_RECEIVED, registry)
         self._duplicates = _make(catalogue.DUPLICATES, registry)
         self._invalid = _make(catalogue.INVALID_EVENTS, registry)
+        self._storage_errors = _make(catalogue.STORAGE_ERRORS, registry)
+        self.ready = Gauge(catalogue.READY.family, catalogue.READY.help, registry=registry)
         build = catalogue.BUILD_INFO
         Gauge(build.family, build.help, build.labels, registry=registry).labels(
             __version__, platform.python_version()
@@ -50,5 +51,5 @@ class SelfMetrics:
     def invalid_event(self, source: str, reason: str) -> None:
         self._invalid.labels(source, reason).inc()
 
-    def register(self, collector: Collector) -> None:
-        self.registry.register(collector)
+    def storage_error(self, operation: str) -> None:
+        self._storage_errors.labels(operation).inc()

@@ -44,6 +44,18 @@ class MetricState:
         """Replace the view with a store's snapshot."""
         self._values = {name: dict(series) for name, series in values.items()}
 
+    def merge(self, values: Mapping[str, Mapping[Labels, float]]) -> None:
+        """Raise each series to at least the given value (counters and gauges only grow)."""
+        for name, incoming in values.items():
+            series = self._values.setdefault(name, {})
+            for labels, value in incoming.items():
+                if value > series.get(labels, float("-inf")):
+                    series[labels] = value
+
+    def values(self) -> Values:
+        """A copy of every series, by metric name."""
+        return {name: dict(series) for name, series in self._values.items()}
+
     def series(self, name: str) -> dict[Labels, float]:
         """The live series of one metric (empty when it has none yet)."""
         return self._values.get(name, {})

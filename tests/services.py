@@ -92,11 +92,21 @@ class Service:
         return self.log_path.read_text(errors="replace")[-4000:]
 
 
-def start(name: str, argv: list[str], port: int, workdir: Path, ready_path: str) -> Service:
+def start(
+    name: str,
+    argv: list[str],
+    port: int,
+    workdir: Path,
+    ready_path: str,
+    *,
+    env: dict[str, str] | None = None,
+) -> Service:
     """Start `argv`, then wait until GET ready_path on `port` answers 200."""
-    log_path = workdir / f"{name}.log"
+    log_path = workdir / f"{name}-{port}.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+        process = subprocess.Popen(
+            argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=env
+        )
     service = Service(name, port, process, log_path)
 
     def answers() -> bool:
@@ -160,13 +170,19 @@ def start_prometheus(
 
 
 def start_exporter(
-    workdir: Path, *args: str, secret: str | None = "test-secret", env: dict[str, str] | None = None
+    workdir: Path,
+    *args: str,
+    secret: str | None = "test-secret",
+    env: dict[str, str] | None = None,
+    ready: bool = True,
 ) -> Service:
     """The exporter as a real process (`python -m exporter serve`) on a free port.
 
-    `secret=None` starts it with no configured hook secret, so it generates one.
+    `secret=None` starts it with no configured hook secret, so it generates one. With
+    `ready=False` it waits only for liveness (for tests that start it on broken storage).
     """
     port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     argv = [
         sys.executable,
         "-m",
@@ -181,28 +197,12 @@ def start_exporter(
     environment.update(env or {})
     if secret is not None:
         environment["OKTA_HOOK_SECRET"] = secret
-    log_path = workdir / f"exporter-{port}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=environment
-        )
-    service = Service("exporter", port, process, log_path)
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"exporter exited with {process.returncode}:\n{service.log()}")
-        return http_get(service.url + "/-/ready", timeout=1)[0] == 200
-
-    try:
-        wait_until(answers, 30, f"the exporter to be ready on {service.url}")
-    except BaseException:
-        service.stop()
-        raise
-    return service
+    probe = "/-/ready" if ready else "/-/healthy"
+    return start("exporter", argv, port, workdir, probe, env=environment)
 
 
 def post_json(url: str, document: object, secret: str = "test-secret") -> int:
-    """POST `document` as JSON with the hook secret header -> the status code."""
+    """POST `document` as JSON with the hook secret header -> the status code (0: no answer)."""
     request = urllib.request.Request(  # noqa: S310 - loopback only
         url,
         data=json.dumps(document).encode(),
@@ -215,3 +215,53 @@ def post_json(url: str, document: object, secret: str = "test-secret") -> int:
             return status
     except urllib.error.HTTPError as exc:
         return exc.code
+    except OSError:
+        return 0
+
+
+@dataclass
+class Redis:
+    """A running redis-server on loopback, with no persistence unless asked."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def start_redis(workdir: Path, port: int | None = None, *, persist: bool = False) -> Redis:
+    """redis-server on 127.0.0.1 (a free port, or `port` to restart on the same one).
+
+    With `persist`, an append-only file fsynced on every write keeps the data across a
+    restart in the same `workdir`, as a production Redis for this exporter should.
+    """
+    binary = require_binary("redis-server")
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+            "--appendonly", "yes" if persist else "no", "--appendfsync", "always",
+            "--dir", str(workdir)]  # fmt: skip
+    log_file = (workdir / f"redis-{port}.log").open("wb")
+    process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT)
+    log_file.close()
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"redis-server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    wait_until(answers, 20, f"redis-server on port {port}")
+    return Redis(port, process, workdir)

@@ -16,6 +16,8 @@ PINNED = {
     "okta_group_push_exporter_events_received_total": ("counter", ("source", "kind")),
     "okta_group_push_exporter_duplicate_events_total": ("counter", ("source",)),
     "okta_group_push_exporter_invalid_events_total": ("counter", ("source", "reason")),
+    "okta_group_push_exporter_storage_errors_total": ("counter", ("operation",)),
+    "okta_group_push_exporter_ready": ("gauge", ()),
     "okta_group_push_exporter_build_info": ("gauge", ("version", "python_version")),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -46,16 +47,25 @@ def _log_lines(path: Path) -> list[dict[str, object]]:
 def test_generated_secret_is_private_logged_once_and_works(tmp_path: Path) -> None:
     first = start_exporter(tmp_path, secret=None)
     try:
-        secret_file = tmp_path / "state" / "hook-secret"
-        secret = secret_file.read_text().strip()
+        printed = subprocess.run(
+            [sys.executable, "-m", "exporter", "state", "hook-secret",
+             f"--storage.path={tmp_path / 'state'}"],
+            capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+        )  # fmt: skip
+        secret = printed.stdout.strip()
         assert len(secret) >= 32
-        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+        database = tmp_path / "state" / "state.db"
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
         assert post_json(f"{first.url}/hooks/okta", {"data": {"events": []}}, secret) == 204
         assert post_json(f"{first.url}/hooks/okta", {"data": {"events": []}}, "guess") == 401
     finally:
         first.stop()
     second = start_exporter(tmp_path, secret=None)
-    second.stop()
+    try:
+        # The restarted exporter keeps the same secret.
+        assert post_json(f"{second.url}/hooks/okta", {"data": {"events": []}}, secret) == 204
+    finally:
+        second.stop()
     logs = first.log_path.read_text() + second.log_path.read_text()
     assert secret not in logs
     generated = [
@@ -75,3 +85,41 @@ def test_serve_answers_on_its_endpoints(tmp_path: Path) -> None:
     finally:
         exporter.stop()
     assert exporter.process.returncode == 0  # SIGTERM is a clean shutdown
+
+
+def test_state_commands_summarise_export_and_prune(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exporter = start_exporter(tmp_path)
+    envelope = {
+        "data": {
+            "events": [
+                {
+                    "uuid": "u-1",
+                    "eventType": "application.provision.group_push.mapping.update.or.delete.failed",
+                    "target": [{"type": "AppInstance", "displayName": "Slack"}],
+                }
+            ]
+        }
+    }
+    try:
+        assert post_json(f"{exporter.url}/hooks/okta", envelope) == 204
+    finally:
+        exporter.stop()
+    storage = f"--storage.path={tmp_path / 'state'}"
+    assert main(["state", "summary", storage], {}) == 0
+    summary = capsys.readouterr().out
+    assert "backend:        sqlite" in summary
+    assert "dedup entries:  1 " in summary
+    assert "series:         3" in summary
+    assert main(["state", "export", storage], {}) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert {
+        "metric": "okta_group_push_failures_total",
+        "labels": ["Slack", "unknown", "unknown"],
+        "value": 1.0,
+    }.items() <= next(
+        s for s in exported["series"] if s["metric"].endswith("failures_total")
+    ).items()
+    assert main(["state", "prune", storage, "--storage.dedup-window=1ms"], {}) == 0
+    assert "removed 1 dedup entries" in capsys.readouterr().out

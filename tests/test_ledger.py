@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from exporter import catalogue
 from exporter.classify import Kind
 from exporter.events import Entity, Event
+from exporter.health import Health
 from exporter.ledger import Ledger, plan
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState
@@ -37,7 +38,9 @@ def parts() -> tuple[Ledger, MetricState, CollectorRegistry, MemoryStore]:
     registry = CollectorRegistry()
     state = MetricState()
     store = MemoryStore(dedup_window=3600)
-    return Ledger(store, state, SelfMetrics(registry), lambda: NOW), state, registry, store
+    metrics = SelfMetrics(registry)
+    ledger = Ledger(store, state, metrics, Health(metrics), lambda: NOW)
+    return ledger, state, registry, store
 
 
 def test_plan_of_a_failure_increments_both_counters_and_raises_the_gauge() -> None:

@@ -1,19 +1,40 @@
-"""The store interface the ledger writes through."""
+"""The store interface the ledger writes through, and what every backend shares."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from exporter.state import Update, Values
+import orjson
+
+from exporter.state import Labels, Update, Values
 
 
 class StoreError(Exception):
-    """Storage cannot take writes now; the caller answers 503 so Okta retries."""
+    """Storage cannot take writes now; the caller answers 503 so Okta retries.
+
+    The message names the cause (disk full, read-only, locked, unreachable) and never
+    holds a secret.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What an operator wants to know about the state."""
+
+    backend: str
+    location: str
+    series: int
+    dedup_entries: int
+    oldest_entry: float | None  # epoch seconds when the oldest remembered uuid was seen
+    size_bytes: int | None
 
 
 class Store(Protocol):
-    """Dedup set plus durable counter values, updated atomically per batch."""
+    """Dedup set, counter values and small named values, updated atomically per batch."""
+
+    shared: bool  # True when other processes write the same state (re-read the totals)
 
     async def open(self) -> Values:
         """Prepare the store and return the counter values it holds (empty when new)."""
@@ -27,6 +48,57 @@ class Store(Protocol):
         """
         ...
 
+    async def values(self) -> Values:
+        """The counter values as stored now (shared backends: every replica's writes)."""
+        ...
+
+    async def generation(self) -> int:
+        """A number that changes whenever the stored values change (cheap to ask)."""
+        ...
+
+    async def get_meta(self, key: str) -> str | None:
+        """A small named value (poller cursor, generated hook secret...)."""
+        ...
+
+    async def set_meta(self, key: str, value: str, *, only_if_absent: bool = False) -> bool:
+        """Store a named value; with only_if_absent, keep an existing one and say False."""
+        ...
+
+    async def prune(self, now: float, window: float) -> int:
+        """Forget uuids first seen before now - window; returns how many."""
+        ...
+
+    async def probe(self) -> None:
+        """A small write that raises StoreError while storage cannot take writes."""
+        ...
+
+    async def summary(self) -> Summary:
+        """Series, dedup entries, oldest entry and size."""
+        ...
+
     async def close(self) -> None:
         """Flush and release resources."""
         ...
+
+
+def encode_series(name: str, labels: Labels) -> str:
+    """One series as a stable text key: a JSON array of the name and the label values."""
+    return orjson.dumps([name, *labels]).decode()
+
+
+def decode_series(key: str | bytes) -> tuple[str, Labels]:
+    name, *labels = orjson.loads(key)
+    return name, tuple(labels)
+
+
+def values_from_rows(rows: Sequence[tuple[str | bytes, float | str | bytes]]) -> Values:
+    """Stored (series key, value) rows -> values by metric name and labels."""
+    values: Values = {}
+    for key, value in rows:
+        name, labels = decode_series(key)
+        values.setdefault(name, {})[labels] = float(value)
+    return values
+
+
+def count_series(values: Values) -> int:
+    return sum(len(series) for series in values.values())

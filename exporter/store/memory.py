@@ -1,35 +1,62 @@
-"""A store that keeps the dedup set in memory only: nothing survives a restart."""
+"""A store that keeps everything in memory: nothing survives a restart.
+
+For tests and as the baseline in benchmarks (`--storage.backend memory`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from exporter.state import Update, Values
+from exporter.state import MetricState, Update, Values
+from exporter.store.base import Summary, count_series
 
 
 class MemoryStore:
-    """Uuids seen within the dedup window, in insertion order for cheap pruning."""
+    """Uuids with the time they were first seen, in insertion order for cheap pruning."""
+
+    shared = False
 
     def __init__(self, dedup_window: float) -> None:
         self._window = dedup_window
         self._seen: dict[str, float] = {}
+        self._state = MetricState()
+        self._meta: dict[str, str] = {}
+        self._generation = 0
 
     async def open(self) -> Values:
-        return {}
+        return self._state.values()
 
     async def commit(self, updates: Sequence[Update], now: float) -> list[bool]:
-        self.prune(now)
+        self._forget_before(now - self._window)
         applied: list[bool] = []
         for update in updates:
             is_new = update.uuid not in self._seen
             if is_new:
                 self._seen[update.uuid] = now
+                self._state.apply(update)
             applied.append(is_new)
+        self._generation += 1
         return applied
 
-    def prune(self, now: float) -> int:
-        """Forget uuids older than the window; returns how many were dropped."""
-        cutoff = now - self._window
+    async def values(self) -> Values:
+        return self._state.values()
+
+    async def generation(self) -> int:
+        return self._generation
+
+    async def get_meta(self, key: str) -> str | None:
+        return self._meta.get(key)
+
+    async def set_meta(self, key: str, value: str, *, only_if_absent: bool = False) -> bool:
+        if only_if_absent and key in self._meta:
+            return False
+        self._meta[key] = value
+        return True
+
+    async def prune(self, now: float, window: float) -> int:
+        return self._forget_before(now - window)
+
+    def _forget_before(self, cutoff: float) -> int:
         stale = []
         for uuid, seen_at in self._seen.items():
             if seen_at >= cutoff:
@@ -38,6 +65,14 @@ class MemoryStore:
         for uuid in stale:
             del self._seen[uuid]
         return len(stale)
+
+    async def probe(self) -> None:
+        return None
+
+    async def summary(self) -> Summary:
+        oldest = next(iter(self._seen.values()), None)
+        series = count_series(self._state.values())
+        return Summary("memory", "process memory", series, len(self._seen), oldest, None)
 
     def __len__(self) -> int:
         return len(self._seen)

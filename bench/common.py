@@ -1,0 +1,135 @@
+"""Shared pieces of the benchmarks: starting exporters, a load generator, the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+SECRET = "bench-secret"
+TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
+
+
+def machine() -> str:
+    """One line naming the machine: cores, CPU model, Python."""
+    model = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def exporter(workdir: Path, *flags: str) -> Iterator[str]:
+    """An exporter process on a free loopback port; yields its base URL."""
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "exporter", "serve", f"--web.listen-address=127.0.0.1:{port}",
+            f"--storage.path={workdir}", "--log.level=error", *flags]  # fmt: skip
+    env = {**os.environ, "OKTA_HOOK_SECRET": SECRET}
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def failure_event(app: int = 0, group: int = 0) -> dict[str, object]:
+    """A ~2 KB synthetic terminal failure with a fresh uuid."""
+    return {
+        "uuid": str(uuid.uuid4()),
+        "published": "2026-11-28T10:00:00.000Z",
+        "eventType": TERMINAL,
+        "version": "0",
+        "severity": "ERROR",
+        "displayMessage": "Push group memberships failed: Linked group is missing in the app. " * 4,
+        "actor": {"id": "00u1", "type": "User", "alternateId": "ada@example.com",
+                  "displayName": "Ada Admin"},
+        "outcome": {"result": "FAILURE", "reason": "Linked group is missing. " * 8},
+        "target": [
+            {"id": f"0oa{app}", "type": "AppInstance", "alternateId": f"app{app}",
+             "displayName": f"App {app}"},
+            {"id": f"00g{group}", "type": "UserGroup", "alternateId": f"group{group}",
+             "displayName": f"Group {group}"},
+            {"id": "gmr1", "type": "GroupPushMapping", "alternateId": "unknown",
+             "displayName": "mapping"},
+        ],
+        "client": {"ipAddress": None, "zone": "null", "device": None, "id": None,
+                   "geographicalContext": None, "userAgent": None},
+        "transaction": {"type": "JOB", "id": "txn" + "x" * 20, "detail": {}},
+        "debugContext": {"debugData": {"requestId": "req" + "y" * 24,
+                                       "targetEventHookIds": "who1" * 5,
+                                       "errorDetail": "remote said no " * 20}},
+    }  # fmt: skip
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def post_load(url: str, make_body: object, *, concurrency: int, seconds: float) -> LoadResult:
+    """`concurrency` workers POST `make_body()` envelopes to `url` for `seconds`."""
+    assert callable(make_body)
+    latencies: list[float] = []
+    errors = 0
+    headers = {"Authorization": SECRET, "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                body = make_body()
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    if response.status != 204:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return LoadResult(len(latencies), elapsed, latencies, errors)

@@ -1,0 +1,254 @@
+"""The embedded default store: one SQLite file in WAL mode, written by one thread.
+
+Durability: a commit returns only after SQLite's COMMIT with `synchronous=FULL`, so an
+acknowledged event survives `kill -9` and power loss. Concurrent deliveries share one
+transaction (group commit): while one COMMIT is in flight, the next deliveries queue up
+and go together in the next one, so fsync cost is paid per group, not per delivery. All
+SQLite calls run on a single worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Final, TypeVar
+
+from exporter.state import Update, Values
+from exporter.store.base import StoreError, Summary, encode_series, values_from_rows
+
+DB_FILE: Final = "state.db"
+T = TypeVar("T")
+
+# Each entry moves the schema one version up; never edit a released entry, add one.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        "CREATE TABLE seen (uuid TEXT PRIMARY KEY, seen_at REAL NOT NULL) WITHOUT ROWID",
+        "CREATE INDEX seen_by_time ON seen (seen_at)",
+        "CREATE TABLE series (key TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    ),
+)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+_INSERT_SEEN: Final = "INSERT OR IGNORE INTO seen (uuid, seen_at) VALUES (?, ?)"
+_INCREMENT: Final = (
+    "INSERT INTO series (key, value) VALUES (?, 1) "
+    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+)
+_RAISE: Final = (
+    "INSERT INTO series (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)"
+)
+_INSERT_META: Final = "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"
+_REPLACE_META: Final = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
+
+Pending = tuple[Sequence[Update], float, "asyncio.Future[list[bool]]"]
+
+
+class SqliteStore:
+    """State in `<directory>/state.db`; see the module docstring for the guarantees."""
+
+    shared = False
+
+    def __init__(
+        self, directory: Path, *, max_size: int | None = None, busy_timeout: float = 1.0
+    ) -> None:
+        self.path = directory / DB_FILE
+        self._max_size = max_size
+        # Short: a locked database must become a 503 well inside Okta's 3 s timeout.
+        self._busy_timeout_ms = int(busy_timeout * 1000)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[Pending] = []
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._generation = 0
+
+    # --- running SQLite work on the store's thread --------------------------------------
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._guarded, work)
+
+    def _guarded(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return work(self._connection())
+        except sqlite3.Error as exc:
+            # Reconnect next time: after a read-only or full filesystem recovers, a fresh
+            # connection sees it, where an old one may keep its error state.
+            self._disconnect()
+            raise StoreError(f"SQLite {self.path}: {exc}") from exc
+        except OSError as exc:
+            self._disconnect()
+            raise StoreError(f"SQLite {self.path}: {exc.strerror or exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created private before SQLite touches it: it holds the generated hook secret.
+        # SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
+        conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        if self._max_size is not None:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {max(1, self._max_size // page_size)}")
+        self._migrate(conn)
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            if current > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"schema version {current} is newer than this exporter knows "
+                    f"({SCHEMA_VERSION}); upgrade the exporter"
+                )
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version + 1,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # --- the Store interface -------------------------------------------------------------
+
+    async def open(self) -> Values:
+        values = await self.values()
+        self._writer = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
+        return values
+
+    async def commit(self, updates: Sequence[Update], now: float) -> list[bool]:
+        if self._writer is None:
+            raise StoreError("SQLite store is not open")
+        future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        self._pending.append((updates, now, future))
+        self._wakeup.set()
+        return await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                group, self._pending = self._pending, []
+                try:
+                    results = await self._run(partial(_write, group=group))
+                except StoreError as exc:
+                    for _, _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    self._generation += 1
+                    for (_, _, future), result in zip(group, results, strict=True):
+                        if not future.done():
+                            future.set_result(result)
+
+    async def values(self) -> Values:
+        rows = await self._run(
+            lambda conn: conn.execute("SELECT key, value FROM series").fetchall()
+        )
+        return values_from_rows(rows)
+
+    async def generation(self) -> int:
+        return self._generation
+
+    async def get_meta(self, key: str) -> str | None:
+        def read(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(read)
+
+    async def set_meta(self, key: str, value: str, *, only_if_absent: bool = False) -> bool:
+        statement = _INSERT_META if only_if_absent else _REPLACE_META
+
+        def write(conn: sqlite3.Connection) -> bool:
+            return conn.execute(statement, (key, value)).rowcount == 1
+
+        return await self._run(write)
+
+    async def prune(self, now: float, window: float) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM seen WHERE seen_at < ?", (now - window,)).rowcount
+
+        return await self._run(delete)
+
+    async def probe(self) -> None:
+        await self.set_meta("probe", str(time.time()))
+
+    async def summary(self) -> Summary:
+        def read(conn: sqlite3.Connection) -> tuple[int, int, float | None]:
+            series = conn.execute("SELECT count(*) FROM series").fetchone()[0]
+            entries, oldest = conn.execute("SELECT count(*), min(seen_at) FROM seen").fetchone()
+            return series, entries, oldest
+
+        series, entries, oldest = await self._run(read)
+        size = sum(
+            p.stat().st_size
+            for p in (self.path, self.path.with_name(DB_FILE + "-wal"))
+            if p.exists()
+        )
+        return Summary("sqlite", str(self.path), series, entries, oldest, size)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        for _, _, future in self._pending:
+            if not future.done():
+                future.set_exception(StoreError("SQLite store closed"))
+        self._pending = []
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
+        self._executor.shutdown(wait=True)
+
+
+def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool]]:
+    """One transaction for a group of deliveries: dedup each uuid, then count the new ones."""
+    results: list[list[bool]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for updates, now, _ in group:
+            applied: list[bool] = []
+            for update in updates:
+                is_new = conn.execute(_INSERT_SEEN, (update.uuid, now)).rowcount == 1
+                if is_new:
+                    for name, labels in update.increments:
+                        conn.execute(_INCREMENT, (encode_series(name, labels),))
+                    for name, labels, value in update.maxima:
+                        conn.execute(_RAISE, (encode_series(name, labels), value))
+                applied.append(is_new)
+            results.append(applied)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    return results

@@ -1,0 +1,202 @@
+"""Every store keeps the same promises: each uuid applies once, values survive reopening."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from exporter import catalogue
+from exporter.classify import Kind
+from exporter.state import Update
+from exporter.store.base import Store, StoreError
+from exporter.store.memory import MemoryStore
+from exporter.store.redis_store import RedisStore
+from exporter.store.sqlite import SqliteStore
+from tests.services import Redis, start_redis
+
+FAILURES = catalogue.FAILURES.name
+LAST = catalogue.LAST_FAILURE.name
+counter = itertools.count()
+
+
+def update(uuid: str, app: str = "Slack", published: float = 100.0) -> Update:
+    return Update(
+        uuid=uuid,
+        kind=Kind.TERMINAL_FAILURE,
+        increments=((FAILURES, (app, "Eng", "Ada")),),
+        maxima=((LAST, (app, "Eng"), published),),
+    )
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+StoreFactory = Callable[[], Store]
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def make(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """A factory of stores that share one backing state (so reopening is testable)."""
+    if request.param == "memory":
+        shared = MemoryStore(dedup_window=3600)
+        return lambda: shared
+    if request.param == "sqlite":
+        return lambda: SqliteStore(tmp_path)
+    server: Redis = request.getfixturevalue("redis_server")
+    prefix = f"test{next(counter)}:"  # each test its own keys on the shared server
+    return lambda: RedisStore(server.url, prefix=prefix)
+
+
+@pytest.fixture
+async def store(make: StoreFactory) -> AsyncIterator[Store]:
+    opened = make()
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def test_each_uuid_applies_once_even_inside_one_batch(store: Store) -> None:
+    assert await store.commit([update("a"), update("b"), update("a")], 1.0) == [True, True, False]
+    assert await store.commit([update("b"), update("c")], 2.0) == [False, True]
+    values = await store.values()
+    assert values[FAILURES] == {("Slack", "Eng", "Ada"): 3.0}
+
+
+async def test_gauges_keep_the_maximum(store: Store) -> None:
+    await store.commit([update("a", published=200.0), update("b", published=150.5)], 1.0)
+    assert (await store.values())[LAST] == {("Slack", "Eng"): 200.0}
+
+
+async def test_label_values_round_trip_whatever_they_hold(store: Store) -> None:
+    nasty = 'q"uote\\ \n ünï 🚀 ["json"]'
+    await store.commit([update("a", app=nasty)], 1.0)
+    assert ("Slack", "Eng", "Ada") not in (await store.values())[FAILURES]
+    assert (await store.values())[FAILURES] == {(nasty, "Eng", "Ada"): 1.0}
+
+
+async def test_generation_changes_with_each_commit(store: Store) -> None:
+    before = await store.generation()
+    await store.commit([update("a")], 1.0)
+    assert await store.generation() != before
+
+
+async def test_meta_values_and_only_if_absent(store: Store) -> None:
+    assert await store.get_meta("k") is None
+    assert await store.set_meta("k", "first", only_if_absent=True)
+    assert not await store.set_meta("k", "second", only_if_absent=True)
+    assert await store.get_meta("k") == "first"
+    assert await store.set_meta("k", "third")
+    assert await store.get_meta("k") == "third"
+
+
+async def test_prune_forgets_old_uuids_so_they_count_again(store: Store) -> None:
+    await store.commit([update("old")], 10.0)
+    await store.commit([update("new")], 100.0)
+    assert await store.prune(now=105.0, window=50.0) == 1
+    summary = await store.summary()
+    assert summary.dedup_entries == 1
+    assert summary.oldest_entry == 100.0
+    assert await store.commit([update("old"), update("new")], 106.0) == [True, False]
+
+
+async def test_values_survive_closing_and_reopening(make: StoreFactory) -> None:
+    first = make()
+    await first.open()
+    await first.commit([update("a"), update("b")], 1.0)
+    await first.set_meta("hook_secret", "s")
+    await first.close()
+    second = make()
+    try:
+        values = await second.open()
+        assert values[FAILURES] == {("Slack", "Eng", "Ada"): 2.0}
+        assert await second.commit([update("a")], 2.0) == [False]
+        assert await second.get_meta("hook_secret") == "s"
+    finally:
+        await second.close()
+
+
+async def test_concurrent_commits_of_the_same_uuids_apply_once(store: Store) -> None:
+    """Many deliveries at once, each carrying overlapping uuids: exactly one of each counts."""
+    batches = [[update(f"u{(i + j) % 50}") for j in range(10)] for i in range(40)]
+    distinct = len({u.uuid for batch in batches for u in batch})
+    results = await asyncio.gather(*(store.commit(batch, 1.0) for batch in batches))
+    assert sum(flag for result in results for flag in result) == distinct
+    assert (await store.values())[FAILURES] == {("Slack", "Eng", "Ada"): float(distinct)}
+
+
+# --- SQLite specifics ------------------------------------------------------------------------
+
+
+async def test_sqlite_groups_concurrent_deliveries_into_fewer_transactions(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        await asyncio.gather(*(store.commit([update(f"u{i}")], 1.0) for i in range(64)))
+        # One transaction per group: far fewer than 64 commits went to disk.
+        assert await store.generation() < 64
+        assert (await store.values())[FAILURES][("Slack", "Eng", "Ada")] == 64.0
+    finally:
+        await store.close()
+
+
+async def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    store = SqliteStore(tmp_path)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (99)")
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        await SqliteStore(tmp_path).open()
+
+
+async def test_sqlite_locked_database_fails_fast_then_recovers(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    store = SqliteStore(tmp_path, busy_timeout=0.2)
+    await store.open()
+    try:
+        other = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreError, match="locked"):
+            await store.commit([update("a")], 1.0)
+        other.execute("ROLLBACK")
+        other.close()
+        assert await store.commit([update("a")], 1.0) == [True]
+    finally:
+        await store.close()
+
+
+async def test_sqlite_size_cap_gives_disk_full_and_nothing_partial(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path, max_size=64 * 1024)
+    await store.open()
+    try:
+
+        async def fill() -> None:
+            for i in range(200):
+                batch = [update(f"{i}-{j}", app=f"app-{i}-{j}" * 4) for j in range(50)]
+                await store.commit(batch, 1.0)
+
+        with pytest.raises(StoreError, match="full"):
+            await fill()
+        # The failed batch applied nothing: every stored series has a committed uuid.
+        summary = await store.summary()
+        assert summary.series == 2 * summary.dedup_entries
+    finally:
+        await store.close()
+
+
+async def test_redis_unreachable_is_a_store_error(redis_server: Redis) -> None:
+    store = RedisStore("redis://127.0.0.1:1/0", timeout=0.5)
+    with pytest.raises(StoreError, match="Redis"):
+        await store.open()
+    await store.close()

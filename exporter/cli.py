@@ -6,16 +6,18 @@ import argparse
 import asyncio
 import logging
 import os
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import orjson
-from aiohttp import web
 
-from exporter import __version__, logs
+from exporter import __version__, logs, server, webconfig
+from exporter.access import Access
 from exporter.app import make_app
+from exporter.basicauth import BasicAuth
 from exporter.config import Config, ConfigError, add_flags, build
 from exporter.hooksecret import META_KEY
 from exporter.store import make_store
@@ -60,25 +62,51 @@ def load_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config 
 
 def serve(config: Config) -> int:
     logs.setup(config.log_level, config.log_format)
-    app = make_app(config, make_store(config))
+    try:
+        context = webconfig.ssl_context(config.web.tls) if config.web.tls else None
+    except (OSError, ssl.SSLError) as exc:
+        print(f"okta-group-push-exporter: --web.config.file: TLS: {exc}", file=sys.stderr)
+        return 1
+    listeners = 2 if config.okta_listen else 1
+    max_connections = config.max_connections or server.default_max_connections(listeners)
+    guards = [
+        server.ConnectionGuard(max_connections, config.read_timeout) for _ in range(listeners)
+    ]
+    access = Access(BasicAuth(config.web.users), config.web.headers, guards)
+    app = make_app(config, make_store(config), access=access)
+
+    def reload() -> None:
+        """SIGHUP: re-read the web config file; a broken file keeps the previous one."""
+        if config.web_config_file is None:
+            return
+        try:
+            fresh = webconfig.load(config.web_config_file)
+            if context is not None and fresh.tls is not None:
+                webconfig.update_context(context, fresh.tls)
+        except (webconfig.WebConfigError, OSError, ssl.SSLError) as exc:
+            log.error("web config not reloaded, keeping the previous one",
+                      extra={"fields": {"error": str(exc)}})  # fmt: skip
+            return
+        if (context is None) != (fresh.tls is None):
+            log.warning("turning TLS on or off takes a restart; the rest was reloaded")
+        access.basic_auth.replace(fresh.users)
+        access.headers = fresh.headers
+        log.info("web config reloaded", extra={"fields": {"users": len(fresh.users)}})
+
     log.info(
         "starting",
         extra={
             "fields": {
                 "version": __version__,
                 "listen": str(config.listen),
+                "okta_listen": str(config.okta_listen or config.listen),
+                "tls": context is not None,
+                "basic_auth": access.basic_auth.enabled,
                 "storage": config.storage_backend,
             }
         },
     )
-    web.run_app(
-        app,
-        host=config.listen.host,
-        port=config.listen.port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-    )
+    asyncio.run(server.serve(config, app, guards, context, reload))
     return 0
 
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +24,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.builders import envelope, failure_event
 from tests.services import (
     Service,
     free_port,
@@ -36,25 +36,8 @@ from tests.services import (
 )
 
 pytestmark = pytest.mark.integration
-TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 SECRET = "test-secret"
-
-
-def event(app: str = "Slack", group: str = "Eng", actor: str = "Ada") -> dict[str, object]:
-    return {
-        "uuid": str(uuid.uuid4()),
-        "eventType": TERMINAL,
-        "published": "2026-11-28T10:00:00Z",
-        "actor": {"displayName": actor},
-        "target": [
-            {"type": "AppInstance", "displayName": app},
-            {"type": "UserGroup", "displayName": group},
-        ],
-    }
-
-
-def envelope(*events: dict[str, object]) -> dict[str, object]:
-    return {"eventType": "com.okta.event_hook", "data": {"events": list(events)}}
+event = failure_event
 
 
 def total(exporter: Service, headers: dict[str, str] | None = None) -> float:

@@ -10,30 +10,15 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.builders import envelope, failure_event
 from tests.conftest import ROTATED, SECRET, Client, auth
 from tests.services import require_binary
 
-TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 NASTY = 'quote " backslash \\ newline \n tab \t ünïcødé 🚀 {braces}=,'
 
 
-def envelope(*events: dict[str, object]) -> dict[str, object]:
-    return {"eventType": "com.okta.event_hook", "data": {"events": list(events)}}
-
-
-def failure(
-    uuid: str, app: str = "Slack", group: str = "Eng", actor: str = "Ada"
-) -> dict[str, object]:
-    return {
-        "uuid": uuid,
-        "eventType": TERMINAL,
-        "published": "2026-11-20T09:15:00Z",
-        "actor": {"displayName": actor},
-        "target": [
-            {"type": "AppInstance", "displayName": app},
-            {"type": "UserGroup", "displayName": group},
-        ],
-    }
+def failure(uuid: str, app: str = "Slack", group: str = "Eng", actor: str = "Ada") -> object:
+    return failure_event(app, group, actor, uuid=uuid)
 
 
 async def test_metrics_expose_posted_failures_with_escaped_labels(client: Client) -> None:

@@ -9,6 +9,8 @@ import os
 import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -18,7 +20,7 @@ from exporter import __version__, logs, server, webconfig
 from exporter.access import Access
 from exporter.app import make_app
 from exporter.basicauth import BasicAuth
-from exporter.config import Config, ConfigError, add_flags, build
+from exporter.config import Config, ConfigError, ListenAddress, add_flags, build
 from exporter.hooksecret import META_KEY
 from exporter.store import make_store
 from exporter.store.base import Store, StoreError, encode_series
@@ -35,6 +37,11 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
     add_flags(commands.add_parser("serve", help="Run the exporter (the default command)."))
     add_flags(commands.add_parser("check-config", help="Validate the configuration and exit."))
+    add_flags(
+        commands.add_parser(
+            "healthcheck", help="Exit 0 when the local exporter answers /-/healthy (for Docker)."
+        )
+    )
     state = commands.add_parser("state", help="Inspect or maintain the stored state.")
     actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, text in STATE_ACTIONS.items():
@@ -108,6 +115,30 @@ def serve(config: Config) -> int:
     )
     asyncio.run(server.serve(config, app, guards, context, reload))
     return 0
+
+
+def healthcheck(config: Config) -> int:
+    """GET /-/healthy on the local listener: any answer of the process (200, or 401 behind
+    basic auth) means it is alive."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(  # noqa: S104
+        config.listen.host, config.listen.host
+    )
+    scheme = "https" if config.web.tls else "http"
+    url = f"{scheme}://{ListenAddress(host, config.listen.port)}/-/healthy"
+    context = None
+    if config.web.tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False  # loopback, our own certificate
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=context) as response:  # noqa: S310
+            status: int = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if status in (200, 401) else 1
 
 
 # --- `state` ------------------------------------------------------------------------------
@@ -190,6 +221,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             print(f"{flag} = {value}")
         print("configuration OK")
         return 0
+    if args.command == "healthcheck":
+        return healthcheck(config)
     if args.command == "state":
         return asyncio.run(_state(args.action, config))
     return serve(config)

@@ -53,7 +53,7 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
                 "--checks", "all", "--exclude-checks", "negative_data_rejection",
                 "--max-examples", "25", "--seed", "20261128",
             ],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-4000:]
         assert exporter.process.poll() is None

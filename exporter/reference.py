@@ -40,7 +40,27 @@ def metrics_table() -> str:
     return "\n".join(rows)
 
 
-SECTIONS = {"config": config_table, "metrics": metrics_table}
+RULES = Path(__file__).resolve().parent.parent / "grafana" / "alerts" / "okta-group-push.rules.yml"
+
+
+def alerts_table() -> str:
+    """From the rule file in a source checkout (the README is only generated there)."""
+    import yaml  # noqa: PLC0415 - a dependency of the web config; needed here only
+
+    rows = ["| Alert | Severity | For | Summary |", "|---|---|---|---|"]
+    for group in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                name = rule["alert"]
+                anchor = f"docs/runbooks.md#{name.lower()}"
+                rows.append(
+                    f"| [`{name}`]({anchor}) | {rule['labels']['severity']} | "
+                    f"{rule.get('for', '')} | {rule['annotations']['summary']} |"
+                )
+    return "\n".join(rows)
+
+
+SECTIONS = {"config": config_table, "metrics": metrics_table, "alerts": alerts_table}
 
 
 def render(readme: str) -> str:

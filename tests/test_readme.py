@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from exporter.reference import render
+from tests.services import start_exporter
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -20,3 +26,31 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert run.endswith("okta-group-push-exporter serve")
     assert test == "scripts/test"
     assert "scripts/test" in (README.parent / ".ci" / "run").read_text()
+
+
+@pytest.mark.integration
+def test_try_it_locally_commands_work_as_written(tmp_path: Path) -> None:
+    text = README.read_text(encoding="utf-8")
+    block = text.split("### Try it locally", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    exporter = start_exporter(tmp_path, secret=None)
+    try:
+        script = block.replace("http://localhost:9947", exporter.url).replace(
+            ".venv/bin/", f"{Path(sys.executable).parent}/"
+        )
+        env = {
+            "PATH": os.environ["PATH"],
+            "OKTA_GROUP_PUSH_STORAGE_PATH": str(tmp_path / "state"),
+        }
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=README.parent, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        exporter.stop()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == '{"verification": "hello"}204'
+    failures = [line for line in lines if line.startswith("okta_group_push_failures_total")]
+    assert len(failures) == 2
+    assert any('application="AWS IAM Identity Center",group="Engineering"' in f for f in failures)
+    assert any('application="Slack",group="Finance"' in f for f in failures)

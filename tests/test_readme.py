@@ -48,6 +48,20 @@ def test_try_it_locally_commands_work_as_written(tmp_path: Path) -> None:
     finally:
         exporter.stop()
     assert result.returncode == 0, result.stderr
+    # Then every operator command the README shows, on the state that run left behind.
+    documented = [
+        line.split("#", 1)[0].split()
+        for line in text.splitlines()
+        if line.startswith("okta-group-push-exporter ")
+    ]
+    assert documented
+    for argv in documented:
+        ran = subprocess.run(
+            [str(Path(sys.executable).parent / argv[0]), *argv[1:]],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert ran.returncode == 0, f"{argv}: {ran.stderr}"
+        assert ran.stdout.strip()
     lines = result.stdout.splitlines()
     assert lines[0] == '{"verification": "hello"}204'
     failures = [line for line in lines if line.startswith("okta_group_push_failures_total")]

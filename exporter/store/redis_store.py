@@ -56,6 +56,22 @@ return out
 """
 
 
+# KEYS: the lease. ARGV: owner, ttl in ms. Take it when free, renew it when ours (atomic).
+_ACQUIRE: Final = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+# KEYS: the lease. ARGV: owner. Delete it only when it is still ours.
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 def _error(exc: RedisError) -> StoreError:
     # redis-py's messages name host and port, never the password of the URL.
     return StoreError(f"Redis: {type(exc).__name__}: {exc}")
@@ -76,6 +92,9 @@ class RedisStore:
         self._meta = prefix + "meta"
         self._generation = prefix + "generation"
         self._commit = self._client.register_script(_COMMIT)
+        self._prefix = prefix
+        self._acquire = self._client.register_script(_ACQUIRE)
+        self._release = self._client.register_script(_RELEASE)
 
     async def _call(self, coroutine: Any) -> Any:
         try:
@@ -140,3 +159,17 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        keys = [self._prefix + "lease:" + name]
+        taken = await self._call(self._acquire(keys=keys, args=[owner, max(1, int(ttl * 1000))]))
+        return bool(taken)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._call(self._release(keys=[self._prefix + "lease:" + name], args=[owner]))
+
+    async def seen(self, uuids: Sequence[str]) -> list[bool]:
+        if not uuids:
+            return []
+        scores = await self._call(self._client.zmscore(self._seen, list(uuids)))
+        return [score is not None for score in scores]

@@ -72,6 +72,7 @@ class Recorded:
     counted: int
     duplicates: int
     ignored: int
+    failures: int = 0  # of `counted`, how many were failures (the rest were successes)
 
 
 class Ledger:
@@ -114,12 +115,13 @@ class Ledger:
                 self._health.storage_failed("commit", exc)
                 raise
             self._health.storage_ok()
-        counted = 0
+        counted = failures = 0
         for update, is_new in zip(updates, applied, strict=True):
             if is_new:
                 counted += 1
+                failures += update.kind.is_failure
                 self._state.apply(update)
         duplicates = len(updates) - counted
         if duplicates:
             self._metrics.duplicates(source, duplicates)
-        return Recorded(counted=counted, duplicates=duplicates, ignored=ignored)
+        return Recorded(counted=counted, duplicates=duplicates, ignored=ignored, failures=failures)

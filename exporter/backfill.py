@@ -283,8 +283,9 @@ async def _import(
     source: str,
     dry_run: bool,
     work: Callable[[Importer], Awaitable[None]],
-    out: TextIO,
+    out: TextIO | None,
 ) -> int:
+    out = out or sys.stdout
     store = _store_for(config, dry_run)
     metrics = SelfMetrics(CollectorRegistry())
     ledger = Ledger(store, MetricState(), metrics, Health(metrics), time.time)
@@ -321,7 +322,7 @@ async def backfill_command(
     *,
     dry_run: bool = False,
     bar: BarFactory = terminal_bar,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """`okta-group-push-exporter backfill`: exit status 0, or 1 with the reason on stderr."""
     now = time.time()
@@ -350,7 +351,7 @@ async def backfill_command(
         finally:
             await client.close()
 
-    print(f"backfill {iso(start)} .. {iso(end)} from {config.okta_org_url}", file=out)
+    print(f"backfill {iso(start)} .. {iso(end)} from {config.okta_org_url}", file=out or sys.stdout)
     return await _import(config, BACKFILL_SOURCE, dry_run, work, out)
 
 
@@ -360,7 +361,7 @@ async def replay_command(
     *,
     dry_run: bool = False,
     bar: BarFactory = terminal_bar,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """`okta-group-push-exporter replay FILE...`: exit status 0, or 1 with the reason."""
 

@@ -9,7 +9,6 @@ person fixes them all in one go (STYLE 6).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ipaddress
 import re
 import urllib.parse
@@ -235,8 +234,11 @@ def parse_since(text: str) -> PollSince:
     from exporter.events import parse_timestamp  # noqa: PLC0415 - config stays import-light
 
     text = text.strip()
-    with contextlib.suppress(ValueError):
+    try:
         seconds = parse_duration(text)
+    except ValueError:
+        pass  # not a duration: a time, then
+    else:
         if seconds > MAX_SINCE:
             raise ValueError("Okta's System Log answers at most 180 days back (and keeps 90)")
         return PollSince(ago=seconds)

@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import re
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -117,7 +118,7 @@ def parse_filter(text: str) -> Predicate:
 
     def take() -> str:
         token = current[0]
-        current[0] = next(stream)
+        current[0] = next(stream, "")
         return token
 
     def comparison() -> Predicate:
@@ -224,6 +225,7 @@ class Emulator:
     client_id: str = "0oaexporter"
     public_key: PublicKeyTypes | None = None
     require_dpop: bool = True
+    resource_nonce: bool = False  # API calls' proofs need the nonce too (RFC 9449 section 9)
     token_lifetime: float = 3600.0
     rate_limit: int = 600
     page_size: int = MAX_LIMIT  # the most one answer holds, whatever the limit asked
@@ -316,9 +318,10 @@ class Emulator:
         except Rejected as exc:
             body = {"errorCode": "E0000011", "errorSummary": f"Invalid token provided: {exc}"}
             challenge = f'DPoP error="{exc.error}", error_description="{exc}"'
-            return web.json_response(
-                body, status=exc.status, headers={**headers, "WWW-Authenticate": challenge}
-            )
+            extra = {"WWW-Authenticate": challenge}
+            if exc.error == "use_dpop_nonce":
+                extra["DPoP-Nonce"] = self.nonce
+            return web.json_response(body, status=exc.status, headers={**headers, **extra})
         if not allowed:
             return web.Response(
                 status=429, body=RATE_LIMITED_BODY, content_type="application/json",
@@ -418,7 +421,12 @@ class Emulator:
             return
         if scheme != "DPoP":
             raise Rejected(401, "invalid_token", "a DPoP-bound token needs the DPoP scheme")
-        claims, jwk = self._proof(request, "GET", str(request.url.with_query(None)))
+        try:
+            claims, jwk = self._proof(request, "GET", str(request.url.with_query(None)))
+        except Rejected as exc:  # a resource server answers a bad proof with 401
+            raise Rejected(401, exc.error, str(exc)) from None
+        if self.resource_nonce and claims.get("nonce") != self.nonce:
+            raise Rejected(401, "use_dpop_nonce", "Resource server requires nonce in DPoP proof.")
         if claims.get("ath") != _b64(hashlib.sha256(credentials.encode()).digest()):
             raise Rejected(401, "invalid_dpop_proof", "'ath' does not match the access token")
         if thumbprint(jwk) != issued.jkt:
@@ -440,7 +448,7 @@ class Emulator:
                 proof, key, algorithms=[str(header.get("alg"))],
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )  # fmt: skip
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:
             raise Rejected(400, "invalid_dpop_proof", f"bad DPoP proof: {exc}") from None
         if claims.get("htm") != method:
             raise Rejected(400, "invalid_dpop_proof", "'htm' claim is invalid")
@@ -509,7 +517,7 @@ class Emulator:
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
                          "require": ["exp", "iss", "sub", "aud", "jti"]},
             )  # fmt: skip
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError) as exc:  # another key type: TypeError
             raise Rejected(
                 401, "invalid_client", f"The client_assertion is invalid: {exc}"
             ) from None
@@ -518,3 +526,54 @@ class Emulator:
         if float(claims["exp"]) <= self.clock():
             raise Rejected(401, "invalid_client", "The client_assertion token is expired.")
         self._once(str(claims["jti"]), "invalid_client")
+
+
+class ThreadedOrg:
+    """The emulator served from its own thread and event loop, for code that runs its own
+    (the CLI's asyncio.run) or for exporter processes. `with ThreadedOrg(e) as url: ...`"""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, name="okta-emulator", daemon=True)
+        self._ready = threading.Event()
+        self._runner: web.AppRunner | None = None
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._start())
+        self._ready.set()
+        self._loop.run_forever()
+        assert self._runner is not None
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(self.emulator.app())
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def add(self, *events: dict[str, Any]) -> None:
+        """Add events from the test's thread, on the emulator's loop."""
+        done = threading.Event()
+
+        def add() -> None:
+            self.emulator.add(*events)
+            done.set()
+
+        self._loop.call_soon_threadsafe(add)
+        done.wait(5)
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the Okta emulator did not start")
+        return self.url
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,12 +18,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.app import make_app
 from exporter.appkeys import REGISTRY
 from exporter.config import Config
 from exporter.okta.auth import SswsAuth
-from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor
+from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor, gone
 from exporter.okta.query import iso
 from exporter.state import Update
 from exporter.store.base import StoreError
@@ -30,8 +32,8 @@ from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
 from exporter.store.sqlite import SqliteStore
 from tests.conftest import NOW, SECRET, FakeTime, Rig, RigFactory, auth
-from tests.okta_emulator import Emulator, log_event
-from tests.services import Redis, start_redis
+from tests.okta_emulator import Emulator, ThreadedOrg, log_event
+from tests.services import Redis, Service, http_get, start_exporter, start_redis, wait_until
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 RETRIED = "application.provision.group_push.mapping.update.or.delete.failed"
@@ -355,7 +357,7 @@ async def test_only_the_lease_holder_polls_and_a_standby_takes_over_from_its_cur
         emulator.page_size = 2
         emulator.add(*(failure(n) for n in range(3)))
         await leader.poller.step()
-        assert await standby.poller.step() == 20.0  # a third of the lease: ask again then
+        assert await standby.poller.step() == 10.0  # a third of the lease: ask again then
         assert len(emulator.requests) == 1
         assert leader.sample(UP) == 1
         assert standby.sample(UP) is None  # a standby shows no Okta health at all
@@ -374,8 +376,8 @@ async def test_only_the_lease_holder_polls_and_a_standby_takes_over_from_its_cur
 async def test_the_lease_is_renewed_while_waiting(okta: Setup) -> None:
     rig = okta.rig()
     await rig.poller.step()
-    await rig.poller._wait(300.0)  # a long backoff: five lease periods
-    assert okta.time.slept == [20.0] * 15
+    await rig.poller._wait(300.0)  # a long backoff: ten lease periods
+    assert okta.time.slept == [10.0] * 30
     assert not await okta.store.acquire_lease(LEASE_NAME, "someone else", 60.0, okta.time.now)
 
 
@@ -443,3 +445,64 @@ async def test_serve_polls_and_an_event_from_hook_and_poll_counts_once(
     names = {task.get_name() for task in asyncio.all_tasks()}
     assert "okta-system-log-poller" not in names
     assert await store.acquire_lease(LEASE_NAME, "next", 60.0, time.time())
+
+
+# --- a real exporter process, killed mid-stream -----------------------------------------------
+
+
+def failures_scraped(exporter: Service) -> float | None:
+    status, body = http_get(exporter.url + "/metrics", timeout=2)
+    if status != 200:
+        return None
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body.decode())
+        if family.name == "okta_group_push_failures"
+        for sample in family.samples
+    )
+
+
+@pytest.mark.integration
+def test_kill_9_mid_stream_then_restart_counts_every_event_exactly_once(tmp_path: Path) -> None:
+    emulator = Emulator(clock=time.time, page_size=5)
+    now = time.time()
+    events = [log_event(f"k-{n}", TERMINAL, now - 900 + n, group=f"g{n % 4}") for n in range(150)]
+    with ThreadedOrg(emulator) as url:
+        emulator_add = emulator.add
+        args = (f"--okta.org-url={url}", "--okta.poll-interval=20ms")
+        env = {"OKTA_API_TOKEN": "test-api-token"}
+        first = start_exporter(tmp_path, *args, env=env)
+        try:
+            emulator_add(*events[:100])
+            wait_until(lambda: len(emulator.requests) >= 8, 20, "the poller to read some pages")
+            first.process.send_signal(signal.SIGKILL)
+            first.process.wait(timeout=10)
+        finally:
+            first.stop()
+        read_before = sum(r.events for r in emulator.requests)
+        assert 0 < read_before < 100  # killed mid-stream
+        emulator_add(*events[100:])  # and Okta went on while it was down
+        second = start_exporter(tmp_path, *args, env=env)
+        try:
+            wait_until(lambda: failures_scraped(second) == 150, 30, "all 150 events counted")
+            wait_until(lambda: emulator.requests[-1].events == 0, 10, "the poller to catch up")
+            assert failures_scraped(second) == 150
+            after_restart = [r for r in emulator.requests if "since" in r.query]
+            assert len(after_restart) == 1  # only the very first request started at `since`
+        finally:
+            second.stop()
+
+
+def test_a_lease_holder_is_gone_only_if_it_ran_here_and_runs_no_more() -> None:
+    dead = {4242}
+
+    def alive(pid: int) -> bool:
+        return pid not in dead
+
+    me = "host-a:100:aaaa"
+    assert gone("host-a:4242:bbbb", me, alive)  # crashed earlier run on this host
+    assert gone("host-a:100:cccc", me, alive)  # this pid's earlier run (container pid 1)
+    assert not gone("host-a:4343:bbbb", me, alive)  # another live process here
+    assert not gone("host-b:4242:bbbb", me, alive)  # another host: only expiry tells
+    assert not gone(me, me, alive)
+    assert not gone("garbage", me, alive)

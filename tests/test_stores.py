@@ -251,3 +251,13 @@ async def test_sqlite_notices_commits_by_another_process(tmp_path: Path) -> None
     finally:
         await other.close()
         await serving.close()
+
+
+async def test_a_holder_known_to_be_gone_can_be_replaced_at_once(store: Store) -> None:
+    assert await store.lease_holder("poller", 100.0) is None
+    assert await store.acquire_lease("poller", "a", ttl=30.0, now=100.0)
+    assert await store.lease_holder("poller", 101.0) == "a"
+    assert not await store.acquire_lease("poller", "b", ttl=30.0, now=101.0, replacing="c")
+    assert await store.acquire_lease("poller", "b", ttl=30.0, now=101.0, replacing="a")
+    assert await store.lease_holder("poller", 102.0) == "b"
+    assert not await store.acquire_lease("poller", "a", ttl=30.0, now=102.0)

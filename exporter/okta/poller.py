@@ -50,10 +50,44 @@ log = logging.getLogger(__name__)
 SOURCE: Final = "poller"
 CURSOR_KEY: Final = "poller.cursor"
 LEASE_NAME: Final = "poller"
-LEASE_TTL: Final = 60.0
+LEASE_TTL: Final = 30.0  # a standby takes over at most this long after the holder died
 # After an upgrade changes the filter, the old cursor cannot be reused: start a new query
 # a little before the old one stopped (the overlap is deduplicated).
 FILTER_CHANGE_OVERLAP: Final = 300.0
+
+
+def process_id() -> str:
+    """This process as a lease owner: host, pid, and a random part for pid reuse."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def gone(holder: str, me: str, alive: Callable[[int], bool] = _alive) -> bool:
+    """True when the lease holder was a process on this host that no longer runs.
+
+    Such as this exporter before a crash and restart: no need to wait out its lease. A
+    holder with this very pid is an earlier run of this process slot (a restarted
+    container's pid 1); a holder on another host is never judged.
+    """
+    holder_host, holder_pid = _host_pid(holder)
+    my_host, my_pid = _host_pid(me)
+    if holder_host != my_host or not holder_pid.isdigit() or holder == me:
+        return False
+    return holder_pid == my_pid or not alive(int(holder_pid))
+
+
+def _host_pid(owner: str) -> tuple[str, str]:
+    host, _, rest = owner.partition(":")
+    return host, rest.partition(":")[0]
 
 
 def filter_fingerprint(text: str) -> str:
@@ -135,7 +169,7 @@ class Poller:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or process_id()
         self._filter = filter_fingerprint(log_filter())
         self._cursor: Cursor | None = None
         self._lease_renewed = float("-inf")
@@ -221,6 +255,14 @@ class Poller:
         if self.metrics.active and now - self._lease_renewed < ttl / 3:
             return True
         held = await self._store.acquire_lease(LEASE_NAME, self.owner, ttl, now)
+        if not held:
+            holder = await self._store.lease_holder(LEASE_NAME, now)
+            if holder is not None and gone(holder, self.owner):
+                held = await self._store.acquire_lease(
+                    LEASE_NAME, self.owner, ttl, now, replacing=holder
+                )
+                log.info("took the poll lease over from a process that is gone",
+                         extra={"fields": {"holder": holder}})  # fmt: skip
         if held and not self.metrics.active:
             log.info("polling the Okta System Log", extra={"fields": self._describe()})
             self._cursor = None  # another replica may have moved it while we stood by

@@ -82,13 +82,20 @@ class Store(Protocol):
 
     # --- for the System Log poller, backfill and replay --------------------------------
 
-    async def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
         """Take the lease `name` for `owner` until now + ttl, or renew it if `owner` has it.
 
-        False while another owner holds it unexpired. So only one replica polls Okta at a
-        time; if it dies, another takes over once the lease expires. Redis times the
-        expiry by its own clock; the other backends by `now`.
+        False while another owner holds it unexpired, unless that owner is `replacing`
+        (a holder known to be gone). So only one replica polls Okta at a time; if it dies,
+        another takes over once the lease expires. Redis times the expiry by its own
+        clock; the other backends by `now`.
         """
+        ...
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        """Who holds the lease unexpired, if anyone."""
         ...
 
     async def release_lease(self, name: str, owner: str) -> None:
@@ -130,9 +137,9 @@ class Lease:
     owner: str
     expires: float
 
-    def may_take(self, owner: str, now: float) -> bool:
-        """True when `owner` holds it already, or its holder let it expire."""
-        return self.owner == owner or self.expires <= now
+    def may_take(self, owner: str, now: float, replacing: str | None = None) -> bool:
+        """True when `owner` (or `replacing`) holds it, or its holder let it expire."""
+        return self.owner in (owner, replacing) or self.expires <= now
 
     def encode(self) -> str:
         return orjson.dumps([self.owner, self.expires]).decode()

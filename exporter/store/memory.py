@@ -81,12 +81,18 @@ class MemoryStore:
     async def close(self) -> None:
         return None
 
-    async def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
         held = self._leases.get(name)
-        if held is not None and not held.may_take(owner, now):
+        if held is not None and not held.may_take(owner, now, replacing):
             return False
         self._leases[name] = Lease(owner, now + ttl)
         return True
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        held = self._leases.get(name)
+        return held.owner if held is not None and held.expires > now else None
 
     async def release_lease(self, name: str, owner: str) -> None:
         held = self._leases.get(name)

@@ -56,11 +56,13 @@ return out
 """
 
 
-# KEYS: the lease. ARGV: owner, ttl in ms. Take it when free, renew it when ours (atomic).
+# KEYS: the lease. ARGV: owner, ttl in ms, a gone holder it may replace ("" for none).
+# Take it when free, renew it when ours, replace the gone holder: one atomic step.
 _ACQUIRE: Final = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or (ARGV[3] ~= '' and holder == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
 return 0
@@ -160,10 +162,16 @@ class RedisStore:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
         keys = [self._prefix + "lease:" + name]
-        taken = await self._call(self._acquire(keys=keys, args=[owner, max(1, int(ttl * 1000))]))
-        return bool(taken)
+        args: list[str | int] = [owner, max(1, int(ttl * 1000)), replacing or ""]
+        return bool(await self._call(self._acquire(keys=keys, args=args)))
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        holder = await self._call(self._client.get(self._prefix + "lease:" + name))
+        return None if holder is None else bytes(holder).decode()
 
     async def release_lease(self, name: str, owner: str) -> None:
         await self._call(self._release(keys=[self._prefix + "lease:" + name], args=[owner]))

@@ -249,18 +249,25 @@ class SqliteStore:
 
     # --- leases and read-only look-ups (System Log poller, backfill, replay) --------------
 
-    async def acquire_lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
         key = lease_key(name)
 
         def take(conn: sqlite3.Connection) -> bool:
             with _immediate(conn):
                 row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-                if row is not None and not Lease.decode(row[0]).may_take(owner, now):
+                if row is not None and not Lease.decode(row[0]).may_take(owner, now, replacing):
                     return False
                 conn.execute(_REPLACE_META, (key, Lease(owner, now + ttl).encode()))
                 return True
 
         return await self._run(take)
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        text = await self.get_meta(lease_key(name))
+        held = Lease.decode(text) if text is not None else None
+        return held.owner if held is not None and held.expires > now else None
 
     async def release_lease(self, name: str, owner: str) -> None:
         key = lease_key(name)

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from exporter.classify import Kind, classify_event
 from exporter.config import Config, PollSince
 from exporter.events import Batch, Event, parse_log_events
-from exporter.exports import parse_export
+from exporter.exports import export_items, parse_item
 from exporter.health import Health
 from exporter.labels import clean
 from exporter.ledger import Ledger
@@ -241,28 +241,37 @@ async def run_backfill(
 # --- replay ---------------------------------------------------------------------------------
 
 
-def read_export(path: Path) -> Batch:
-    """One exported file (gzip-compressed or not) as a Batch; OSError when unreadable."""
+def read_file(path: Path) -> bytes:
+    """A file's bytes, decompressed when it is gzip; OSError when unreadable."""
     data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    return parse_export(data)
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
 async def run_replay(
     paths: Sequence[Path], importer: Importer, *, bar: BarFactory = terminal_bar
 ) -> None:
-    """Every event of every file, in order, into the importer."""
-    batches = [read_export(path) for path in paths]
-    total = sum(len(batch.events) for batch in batches)
-    with bar(total, "replay") as progress:
-        for batch in batches:
-            for start in range(0, len(batch.events), CHUNK):
-                chunk = Batch(events=batch.events[start : start + CHUNK])
-                await importer.add(chunk)
-                progress.update(len(chunk.events))
-                progress.set_postfix_str(f"{importer.tally.events:,} events", refresh=False)
-            importer.tally.skipped += len(batch.skipped)
+    """Every event of every file, in order, into the importer, a chunk at a time.
+
+    One file is in memory at a time, and of an NDJSON file only a chunk of its events:
+    exports of millions of events replay in bounded memory.
+    """
+    for path in paths:
+        total, items = export_items(read_file(path))
+        with bar(total, f"replay {path.name}") as progress:
+            chunk: list[Event] = []
+            for item in items:
+                batch = parse_item(item)
+                importer.tally.skipped += len(batch.skipped)
+                chunk.extend(batch.events)
+                progress.update(1)
+                if len(chunk) >= CHUNK:
+                    await importer.add(Batch(events=tuple(chunk)))
+                    chunk = []
+                    progress.set_postfix_str(f"{importer.tally.events:,} events", refresh=False)
+            if chunk:
+                await importer.add(Batch(events=tuple(chunk)))
+            progress.n = total
+            progress.set_postfix_str(f"{importer.tally.events:,} events", refresh=True)
 
 
 # --- the commands ---------------------------------------------------------------------------

@@ -3,18 +3,30 @@ dry runs that write nothing, progress bars and summaries, and the commands aroun
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter.backfill import Importer, bar_to, format_table, run_backfill, run_replay
+from exporter.app import make_app
+from exporter.appkeys import REGISTRY
+from exporter.backfill import (
+    Importer,
+    bar_to,
+    format_table,
+    replay_command,
+    run_backfill,
+    run_replay,
+)
 from exporter.cli import main, parser
+from exporter.config import Config
 from exporter.events import Batch, parse_log_events
 from exporter.exports import parse_export
 from exporter.health import Health
@@ -25,7 +37,8 @@ from exporter.okta.errors import ApiError, TransientError
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Values
 from exporter.store.memory import MemoryStore
-from tests.conftest import NOW, FakeTime, RigFactory
+from exporter.store.sqlite import SqliteStore
+from tests.conftest import NOW, Client, FakeTime, RigFactory
 from tests.okta_emulator import Emulator, ThreadedOrg, log_event
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -254,3 +267,24 @@ def test_backfill_command_against_an_org(
                 {}) == 1  # fmt: skip
     err = capsys.readouterr().err
     assert "--since" in err and "--until" in err and "--okta.org-url" in err
+
+
+async def test_a_running_serve_shows_what_a_replay_adds_to_its_sqlite_file(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    tmp_path: Path,
+) -> None:
+    config = Config(storage_path=tmp_path, hook_secrets=("s",))
+    app = make_app(config, SqliteStore(tmp_path), refresh_interval=0.05)
+    client = await aiohttp_client(app)
+    export = tmp_path / "export.json"
+    export.write_bytes(orjson.dumps(dataset()))
+    assert await replay_command(config, [export], bar=silent, out=io.StringIO()) == 0
+    series = {"application": "Slack", "group": "Eng", "actor": "Ada Admin"}
+    deadline = asyncio.get_running_loop().time() + 10
+    while app[REGISTRY].get_sample_value("okta_group_push_failures_total", series) is None:
+        assert asyncio.get_running_loop().time() < deadline, "serve never saw the replay"
+        await asyncio.sleep(0.05)
+    body = await (await client.get("/metrics")).text()
+    assert (
+        'okta_group_push_failures_total{actor="Ada Admin",application="Slack",group="Eng"}' in body
+    )

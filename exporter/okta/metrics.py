@@ -47,7 +47,6 @@ class PollMetrics(Collector):
 
     def succeeded(self, now: float, newest_published: float | None) -> None:
         """A page was read and committed."""
-        self.up = 1.0
         self.last_success = now
         if newest_published is not None and (
             self.newest_published is None or newest_published > self.newest_published

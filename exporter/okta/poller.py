@@ -215,6 +215,7 @@ class Poller:
         except OktaError as exc:
             level = logging.ERROR if isinstance(exc, ApiError) else logging.WARNING
             return self._failed(f"{type(exc).__name__}:{exc.status}", str(exc), level, exc)
+        self.metrics.up = 1.0
         batch = parse_log_events(page.events)
         if self._self_metrics is not None:
             for skipped in batch.skipped:
@@ -324,8 +325,8 @@ class Poller:
 
     def _failed(self, kind: str, message: str, level: int, error: OktaError | None = None) -> float:
         self._failures += 1
-        self.metrics.failed()
         if error is not None:
+            self.metrics.failed()  # Okta's API is down for us; a storage fault is not that
             delay = retry_delay(error, self._failures, self._rng)
         else:
             delay = backoff(self._failures, self._rng)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from exporter.app import make_app
 from exporter.appkeys import REGISTRY
 from exporter.config import Config
 from exporter.okta.auth import SswsAuth
-from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor, gone
+from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor, gone, process_id
 from exporter.okta.query import iso
 from exporter.state import Update
 from exporter.store.base import StoreError
@@ -507,3 +508,26 @@ def test_a_lease_holder_is_gone_only_if_it_ran_here_and_runs_no_more() -> None:
     assert not gone("host-b:4242:bbbb", me, alive)  # another host: only expiry tells
     assert not gone(me, me, alive)
     assert not gone("garbage", me, alive)
+
+
+async def test_a_crashed_predecessor_lease_is_taken_over_at_once(okta: Setup) -> None:
+    dead_pid = 2**22 + 12345  # above Linux's largest pid: never a running process
+    crashed = f"{socket.gethostname()}:{dead_pid}:0000"
+    assert await okta.store.acquire_lease(LEASE_NAME, crashed, 30.0, okta.time.now)
+    rig = okta.rig(owner=process_id())
+    await rig.poller.step()
+    assert len(okta.emulator.requests) == 1
+    assert await okta.store.lease_holder(LEASE_NAME, okta.time.now) == rig.poller.owner
+
+
+async def test_a_leader_whose_lease_lapsed_stands_by(
+    okta: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    leader, other = okta.rig(owner="a"), okta.rig(owner="b")
+    await leader.poller.step()
+    okta.time.now += 31  # the leader stalled past its lease; the other replica took it
+    assert await okta.store.acquire_lease(LEASE_NAME, "b", 30.0, okta.time.now)
+    assert await leader.poller.step() == 10.0
+    assert leader.sample(UP) is None
+    assert "standing by" in caplog.text
+    assert other.sample(UP) is None  # b holds the lease but has not polled yet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,8 @@ from exporter.exposition import StateCollector
 from exporter.health import Health
 from exporter.hooksecret import load_or_generate
 from exporter.ledger import Ledger
+from exporter.okta.metrics import PollMetrics
+from exporter.okta.poller import Poller
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import guards_middleware
 from exporter.state import MetricState
@@ -68,14 +71,26 @@ def make_app(
 
     upkeep = StoreUpkeep(store, state, health, clock, config.dedup_window, load_secrets)
 
+    # --- the System Log poller, when --okta.org-url is set ---
+    poller = None
+    if config.okta_org_url is not None:
+        poll_metrics = PollMetrics(registry, clock)
+        poller = Poller.from_config(
+            config, store, app[LEDGER], poll_metrics, self_metrics=self_metrics, clock=clock
+        )
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(StoreError):
             await upkeep.open()
         jobs = upkeep.start(probe_interval, refresh_interval)
+        if poller is not None:
+            jobs.append(asyncio.create_task(poller.run(), name="okta-system-log-poller"))
         health.started = True
         yield
         health.started = False
         await stop(jobs)
+        if poller is not None:
+            await poller.close()
         await store.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -57,7 +57,26 @@ LAST_FAILURE: Final = MetricSpec(
     ("application", "group"),
 )
 
-EVENT_METRICS: Final = (FAILURES, FAILURES_BY_KIND, LAST_FAILURE)
+# --- event-derived, from the System Log poller's issue: failure reasons and mapping state ---
+
+FAILURE_REASONS: Final = MetricSpec(
+    "okta_group_push_failure_reasons_total",
+    MetricType.COUNTER,
+    "Distinct failure events per application by reason: credentials, permission, "
+    "rate_limited, not_found, duplicate, validation, network or other.",
+    ("application", "reason"),
+)
+MAPPING_FAILING: Final = MetricSpec(
+    "okta_group_push_mapping_failing",
+    MetricType.GAUGE,
+    "1 while the newest event (by Okta's published time) for the application and group is a "
+    "failure, 0 once a later push succeeded.",
+    ("application", "group"),
+)
+
+EVENT_METRICS: Final = (FAILURES, FAILURES_BY_KIND, LAST_FAILURE, FAILURE_REASONS)
+# Exposed from stored state that is kept in another form (exporter/mapping.py).
+DERIVED_METRICS: Final = (MAPPING_FAILING,)
 
 # --- the exporter's own health -----------------------------------------------------------
 
@@ -113,4 +132,48 @@ SELF_METRICS: Final = (
     BUILD_INFO,
 )
 
-ALL_METRICS: Final = EVENT_METRICS + SELF_METRICS
+# --- the System Log poller's own health (one process: the replica holding the poll lease) ---
+
+POLL_REQUESTS: Final = MetricSpec(
+    "okta_group_push_exporter_poll_requests_total",
+    MetricType.COUNTER,
+    "System Log API requests by outcome: the HTTP status code, or timeout, network_error or "
+    "auth_error (no access token could be had).",
+    ("status",),
+)
+POLL_LAST_SUCCESS: Final = MetricSpec(
+    "okta_group_push_exporter_poll_last_success_timestamp_seconds",
+    MetricType.GAUGE,
+    "When a System Log page was last read and committed (0 until the first one).",
+)
+POLL_LAG: Final = MetricSpec(
+    "okta_group_push_exporter_poll_lag_seconds",
+    MetricType.GAUGE,
+    "Now minus Okta's published time of the newest event the poller has read.",
+)
+RATE_LIMIT_REMAINING: Final = MetricSpec(
+    "okta_group_push_exporter_okta_rate_limit_remaining",
+    MetricType.GAUGE,
+    "X-Rate-Limit-Remaining of Okta's last answer: requests left in the System Log bucket.",
+)
+RATE_LIMIT_LIMIT: Final = MetricSpec(
+    "okta_group_push_exporter_okta_rate_limit_limit",
+    MetricType.GAUGE,
+    "X-Rate-Limit-Limit of Okta's last answer: the System Log bucket's size per window.",
+)
+OKTA_API_UP: Final = MetricSpec(
+    "okta_group_push_exporter_okta_api_up",
+    MetricType.GAUGE,
+    "1 when the last System Log request succeeded, else 0.",
+)
+
+POLL_METRICS: Final = (
+    POLL_REQUESTS,
+    POLL_LAST_SUCCESS,
+    POLL_LAG,
+    RATE_LIMIT_REMAINING,
+    RATE_LIMIT_LIMIT,
+    OKTA_API_UP,
+)
+
+ALL_METRICS: Final = EVENT_METRICS + DERIVED_METRICS + SELF_METRICS + POLL_METRICS

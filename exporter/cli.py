@@ -13,14 +13,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 
 from exporter import __version__, logs, server, webconfig
 from exporter.access import Access
 from exporter.app import make_app
+from exporter.backfill import backfill_command, replay_command
 from exporter.basicauth import BasicAuth
-from exporter.config import Config, ConfigError, ListenAddress, add_flags, build
+from exporter.config import Config, ConfigError, ListenAddress, add_flags, build, parse_since
 from exporter.hooksecret import META_KEY
 from exporter.store import make_store
 from exporter.store.base import Store, StoreError, encode_series
@@ -46,7 +48,76 @@ def parser() -> argparse.ArgumentParser:
     actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, text in STATE_ACTIONS.items():
         add_flags(actions.add_parser(name, help=text[0]))
+    _add_import_commands(commands)
     return root
+
+
+# --- `backfill` and `replay` ----------------------------------------------------------------
+
+DRY_RUN_HELP = (
+    "Print the failures per application and group, and how many are not counted yet; write nothing."
+)
+
+
+def _add_import_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backfill = commands.add_parser(
+        "backfill",
+        help="Read a past time range of the Okta System Log into the state.",
+        description="Read the System Log's events published in [--since, --until) into the "
+        "state (same storage and --okta.* flags as serve). What is already counted, by any "
+        "path, counts once.",
+    )
+    add_flags(backfill)
+    backfill.add_argument(
+        "--since",
+        required=True,
+        metavar="WHEN",
+        help="Start: a duration before now (7d) or a time (2026-11-01T00:00:00Z).",
+    )
+    backfill.add_argument(
+        "--until",
+        metavar="WHEN",
+        help="End, exclusive: a duration before now or a time. Default: now.",
+    )
+    backfill.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+    replay = commands.add_parser(
+        "replay",
+        help="Count exported LogEvents (NDJSON, JSON array, hook deliveries) into the state.",
+        description="Read LogEvents from files: a JSON array (a System Log API answer), "
+        "NDJSON (one event or hook delivery per line), or event hook deliveries; gzip is "
+        "read as well. What is already counted, by any path, counts once.",
+    )
+    add_flags(replay)
+    replay.add_argument("files", nargs="+", type=Path, metavar="FILE", help="Files to read.")
+    replay.add_argument("--dry-run", action="store_true", help=DRY_RUN_HELP)
+
+
+def _backfill(args: argparse.Namespace, config: Config) -> int:
+    problems: list[str] = []
+    since = until = None
+    for flag, text in (("--since", args.since), ("--until", args.until)):
+        if text is None:
+            continue
+        try:
+            parsed = parse_since(text)
+        except ValueError as exc:
+            problems.append(f"{flag}: {exc} (got {text!r})")
+            continue
+        since, until = (parsed, until) if flag == "--since" else (since, parsed)
+    if config.okta_org_url is None:
+        problems.append("--okta.org-url: backfill reads the System Log of this org; set it")
+    if problems or since is None:
+        print("okta-group-push-exporter: invalid backfill:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    logs.setup(config.log_level, config.log_format)
+    return asyncio.run(backfill_command(config, since, until, dry_run=args.dry_run))
+
+
+def _replay(args: argparse.Namespace, config: Config) -> int:
+    logs.setup(config.log_level, config.log_format)
+    return asyncio.run(replay_command(config, args.files, dry_run=args.dry_run))
 
 
 def _split_default(argv: Sequence[str]) -> list[str]:
@@ -225,4 +296,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return healthcheck(config)
     if args.command == "state":
         return asyncio.run(_state(args.action, config))
+    if args.command == "backfill":
+        return _backfill(args, config)
+    if args.command == "replay":
+        return _replay(args, config)
     return serve(config)

@@ -9,10 +9,12 @@ person fixes them all in one go (STYLE 6).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,6 +47,23 @@ class ListenAddress:
         return f"{host}:{self.port}"
 
 
+@dataclass(frozen=True, slots=True)
+class PollSince:
+    """Where reading the System Log starts: a duration before now, or a point in time."""
+
+    ago: float | None = None
+    at: float | None = None
+
+    def resolve(self, now: float) -> float:
+        """Epoch seconds."""
+        return self.at if self.at is not None else now - (self.ago or 0.0)
+
+    def __str__(self) -> str:
+        if self.at is not None:
+            return datetime.fromtimestamp(self.at, UTC).isoformat().replace("+00:00", "Z")
+        return _show_duration(self.ago or 0.0)
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything `serve` needs, validated. Secrets are kept out of `repr`."""
@@ -69,6 +88,20 @@ class Config:
     max_body_bytes: int = 4 * 1024 * 1024
     log_level: str = "info"
     log_format: str = "auto"
+    # --- Okta System Log poller ---
+    okta_org_url: str | None = None
+    okta_allow_http: bool = False
+    okta_api_token_file: Path | None = None
+    okta_api_token: str | None = field(default=None, repr=False)
+    okta_client_id: str | None = None
+    okta_private_key_file: Path | None = None
+    okta_private_key: bytes = field(default=b"", repr=False)
+    okta_private_key_id: str | None = None
+    okta_dpop: bool = True
+    okta_poll_since: PollSince = PollSince(ago=3600.0)
+    okta_poll_interval: float = 30.0
+    okta_rate_limit_share: float = 0.5
+    okta_request_timeout: float = 60.0
 
     def describe(self) -> dict[str, str]:
         """The effective configuration by flag, secrets masked: for the landing page."""
@@ -77,6 +110,8 @@ class Config:
             value = getattr(self, option.attr)
             shown[option.flag] = "" if value is None else option.show(value)
         shown["hook secrets"] = f"{len(self.hook_secrets)} configured, {MASK}"
+        if self.okta_api_token:
+            shown["okta api token"] = MASK
         return shown
 
 
@@ -196,6 +231,81 @@ def _show_duration(seconds: float) -> str:
         if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
             return f"{int(seconds // _UNITS[unit])}{unit}"
     return f"{seconds}s"
+
+
+# --- converters for the Okta System Log poller ----------------------------------------------
+
+API_TOKEN_ENV: Final = "OKTA_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+MAX_SINCE: Final = 180 * 86400.0  # Okta refuses a `since` further back (E0000053)
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_since(text: str) -> PollSince:
+    """A duration before now (`24h`, `7d`) or a time (`2026-11-01T00:00:00Z`, `2026-11-01`)."""
+    from exporter.events import parse_timestamp  # noqa: PLC0415 - config stays import-light
+
+    text = text.strip()
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        pass  # not a duration: a time, then
+    else:
+        if seconds > MAX_SINCE:
+            raise ValueError("Okta's System Log answers at most 180 days back (and keeps 90)")
+        return PollSince(ago=seconds)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        text += "T00:00:00Z"
+    at = parse_timestamp(text)
+    if at is None:
+        raise ValueError(
+            "expected a duration such as 24h or 7d, or a time such as 2026-11-01T00:00:00Z"
+        )
+    return PollSince(at=at)
+
+
+def parse_share(text: str) -> float:
+    """A share of a rate-limit bucket: `0.5` or `50%`."""
+    text = text.strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError("expected a fraction such as 0.5, or a percentage such as 50%") from None
+    if not 0 < share <= 1:
+        raise ValueError("must be more than 0 and at most 1 (100%)")
+    return share
+
+
+def parse_org_url(text: str) -> str:
+    """`https://example.okta.com` (scheme and host only); returned without a trailing slash."""
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("expected the org's URL, such as https://example.okta.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError("expected only scheme and host, such as https://example.okta.com")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def is_loopback(url: str) -> bool:
+    """True when the URL's host is a loopback address (or `localhost`)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _show_bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 # --- the option table ---------------------------------------------------------------------
@@ -336,6 +446,78 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "Log format: json, text, or auto (text on a terminal, json otherwise).",
         one_of("auto", "json", "text"),
     ),
+    # --- Okta System Log poller, backfill ---
+    Option(
+        "--okta.org-url",
+        "okta_org_url",
+        "Your Okta org, e.g. https://example.okta.com. When set, serve polls its System Log.",
+        parse_org_url,
+    ),
+    Option(
+        "--okta.allow-http",
+        "okta_allow_http",
+        "Allow a plain http:// org URL that is not a loopback address (for test set-ups).",
+        parse_bool,
+        _show_bool,
+    ),
+    Option(
+        "--okta.api-token-file",
+        "okta_api_token_file",
+        f"File holding an Okta API token (SSWS). Or set {API_TOKEN_ENV}.",
+        parse_path,
+    ),
+    Option(
+        "--okta.client-id",
+        "okta_client_id",
+        "Client id of an OAuth 2.0 API Services app granted okta.logs.read (instead of a token).",
+        str,
+    ),
+    Option(
+        "--okta.private-key-file",
+        "okta_private_key_file",
+        "PEM private key (RSA or EC) whose public key is registered with that app.",
+        parse_path,
+    ),
+    Option(
+        "--okta.private-key-id",
+        "okta_private_key_id",
+        "The key's id (kid) in the app, when the app has several keys.",
+        str,
+    ),
+    Option(
+        "--okta.dpop",
+        "okta_dpop",
+        "Send DPoP proofs with OAuth (required by API Services apps created since 2024).",
+        parse_bool,
+        _show_bool,
+    ),
+    Option(
+        "--okta.poll-since",
+        "okta_poll_since",
+        "Where the first poll starts: a duration before now (e.g. 24h) or a time; later "
+        "starts go on from the stored cursor.",
+        parse_since,
+    ),
+    Option(
+        "--okta.poll-interval",
+        "okta_poll_interval",
+        "How long to wait after a page that had fewer events than a full page.",
+        parse_duration,
+        _show_duration,
+    ),
+    Option(
+        "--okta.rate-limit-share",
+        "okta_rate_limit_share",
+        "The share of Okta's System Log rate-limit bucket the poller may use (0.5 or 50%%).",
+        parse_share,
+    ),
+    Option(
+        "--okta.request-timeout",
+        "okta_request_timeout",
+        "How long one request to Okta may take before it counts as failed.",
+        parse_duration,
+        _show_duration,
+    ),
 )
 
 
@@ -370,7 +552,14 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
         except ValueError as exc:
             problems.append(f"{origin}: {exc} (got {text!r})")
 
-    _secrets(values, environ, problems)
+    secrets = _secrets_from(
+        values.get("hook_secret_file"),
+        environ.get(HOOK_SECRET_ENV),
+        ("--okta.hook-secret-file", HOOK_SECRET_ENV, "secret"),
+        problems,
+    )
+    if secrets is not None:
+        values["hook_secrets"] = secrets
     web_file = values.get("web_config_file")
     if web_file is not None:
         try:
@@ -392,32 +581,45 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
     if problem:
         problems.append(f"--storage.path: {problem}")
 
+    _check_okta(values, environ, problems)
+
     if problems:
         raise ConfigError(problems)
     known = {f.name for f in fields(Config)}
     return Config(**{k: v for k, v in values.items() if k in known})
 
 
-def _secrets(values: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> None:
-    """The hook secrets from --okta.hook-secret-file or OKTA_HOOK_SECRET, never both."""
-    secret_file = values.get("hook_secret_file")
-    env_secret = environ.get(HOOK_SECRET_ENV)
-    if secret_file is not None and env_secret:
-        problems.append(f"--okta.hook-secret-file and {HOOK_SECRET_ENV}: set only one of them")
-    elif secret_file is not None:
+def _secrets_from(
+    file: Path | None,
+    env_text: str | None,
+    names: tuple[str, str, str],
+    problems: list[str],
+) -> tuple[str, ...] | None:
+    """Secrets from a file (one per line) or an environment variable (comma-separated).
+
+    `names` are the flag, the variable and what a secret is called in messages. None when
+    neither is set; setting both, or either with no secret in it, is a problem.
+    """
+    flag, env, noun = names
+    if file is not None and env_text:
+        problems.append(f"{flag} and {env}: set only one of them")
+        return None
+    if file is not None:
         try:
-            secrets = split_secrets(Path(secret_file).read_text(encoding="utf-8"))
+            text = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"--okta.hook-secret-file: cannot read {secret_file}: {_reason(exc)}")
-        else:
-            if not secrets:
-                problems.append(f"--okta.hook-secret-file: {secret_file} holds no secret")
-            values["hook_secrets"] = secrets
-    elif env_secret is not None:
-        secrets = split_secrets(env_secret)
-        if not secrets:
-            problems.append(f"{HOOK_SECRET_ENV}: is set but holds no secret")
-        values["hook_secrets"] = secrets
+            problems.append(f"{flag}: cannot read {file}: {_reason(exc)}")
+            return None
+        found = split_secrets(text)
+        if not found:
+            problems.append(f"{flag}: {file} holds no {noun}")
+        return found
+    if env_text is not None:
+        found = split_secrets(env_text)
+        if not found:
+            problems.append(f"{env}: is set but holds no {noun}")
+        return found
+    return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -436,3 +638,55 @@ def _storage_problem(path: Path) -> str | None:
     # Not writable is a storage fault, not a configuration error: serve starts unready
     # and answers 503 until the volume is writable (a read-only mount, say).
     return None
+
+
+def _check_okta(values: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> None:
+    """Read the Okta credentials and check that they fit together and with the org URL."""
+    tokens = _secrets_from(
+        values.get("okta_api_token_file"),
+        environ.get(API_TOKEN_ENV),
+        ("--okta.api-token-file", API_TOKEN_ENV, "token"),
+        problems,
+    )
+    if tokens is not None:
+        if len(tokens) > 1:
+            problems.append("--okta.api-token-file: holds more than one token")
+        values["okta_api_token"] = tokens[0] if tokens else ""
+
+    key_file = values.get("okta_private_key_file")
+    if key_file is not None:
+        from exporter.okta.auth import load_private_key  # noqa: PLC0415 - only with OAuth
+
+        try:
+            pem = Path(key_file).read_bytes()
+            load_private_key(pem)
+        except OSError as exc:
+            problems.append(f"--okta.private-key-file: cannot read {key_file}: {_reason(exc)}")
+        except ValueError as exc:
+            problems.append(f"--okta.private-key-file: {key_file}: {exc}")
+        else:
+            values["okta_private_key"] = pem
+
+    has_token = "okta_api_token" in values
+    has_oauth = "okta_client_id" in values or key_file is not None
+    org = values.get("okta_org_url")
+    if org is None:
+        if has_token or has_oauth:
+            problems.append("--okta.org-url: is needed by the Okta credentials that are set")
+        return
+    if org.startswith("http://") and not (is_loopback(org) or values.get("okta_allow_http")):
+        problems.append(
+            f"--okta.org-url: must be https:// ({org} would send credentials in clear text; "
+            "http is allowed for loopback addresses, or with --okta.allow-http)"
+        )
+    if has_token and has_oauth:
+        problems.append(
+            "--okta.org-url: give an API token or an OAuth client (--okta.client-id), not both"
+        )
+    elif not has_token and not has_oauth:
+        problems.append(
+            f"--okta.org-url: needs credentials: --okta.api-token-file (or {API_TOKEN_ENV}), "
+            "or --okta.client-id with --okta.private-key-file"
+        )
+    elif has_oauth and ("okta_client_id" not in values or key_file is None):
+        problems.append("--okta.client-id and --okta.private-key-file: set both for OAuth")

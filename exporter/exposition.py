@@ -9,7 +9,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from exporter import catalogue
+from exporter import catalogue, mapping
 from exporter.catalogue import MetricType
 from exporter.state import MetricState
 
@@ -30,6 +30,12 @@ class StateCollector(Collector):
             for labels, value in self._state.series(spec.name).items():
                 family.add_metric(list(labels), value)
             yield family
+        # Derived from state stored in another form (System Log poller issue).
+        spec = catalogue.MAPPING_FAILING
+        gauge = GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
+        for labels, value in mapping.failing(self._state.series(mapping.STATE_SERIES)).items():
+            gauge.add_metric(list(labels), value)
+        yield gauge
 
 
 def render(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, str]:

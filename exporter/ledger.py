@@ -10,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from exporter import catalogue
+from exporter import catalogue, mapping
 from exporter.classify import Kind, classify_event
 from exporter.events import Event
 from exporter.health import Health
 from exporter.labels import clean
+from exporter.reasons import classify_reason
 from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState, Update
+from exporter.state import Labels, MetricState, Update
 from exporter.store.base import Store, StoreError
 
 
 def plan(event: Event, kind: Kind, now: float) -> Update:
     """The update for one failure or success event; `now` stands in for a missing time."""
+    if kind is Kind.SUCCESS:
+        return Update(uuid=event.uuid, kind=kind, maxima=(_mapping_state(event, False, now),))
     if not kind.is_failure:
         return Update(uuid=event.uuid, kind=kind)
     application = clean(event.application.label())
@@ -37,9 +40,29 @@ def plan(event: Event, kind: Kind, now: float) -> Update:
                 catalogue.FAILURES_BY_KIND.name,
                 (application, clean(event.event_type), kind.value),
             ),
+            (catalogue.FAILURE_REASONS.name, (application, failure_reason(event))),
         ),
-        maxima=((catalogue.LAST_FAILURE.name, (application, group), published),),
+        maxima=(
+            (catalogue.LAST_FAILURE.name, (application, group), published),
+            _mapping_state(event, True, now),
+        ),
     )
+
+
+# --- failure reasons and mapping state (System Log poller issue) ---------------------------
+
+
+def failure_reason(event: Event) -> str:
+    """The bounded reason label of a failure event (exporter/reasons.py)."""
+    names = (event.group.label(), event.application.label(), event.mapping.label())
+    return classify_reason(event.event_type, event.reason, event.message, names=names)
+
+
+def _mapping_state(event: Event, failing: bool, now: float) -> tuple[str, Labels, float]:
+    """The max-update that makes this event the mapping's state if it is the newest."""
+    labels = (clean(event.application.label()), clean(event.group.label()))
+    published = event.published if event.published is not None else now
+    return (mapping.STATE_SERIES, labels, mapping.encode(published, failing))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +72,7 @@ class Recorded:
     counted: int
     duplicates: int
     ignored: int
+    failures: int = 0  # of `counted`, how many were failures (the rest were successes)
 
 
 class Ledger:
@@ -91,12 +115,13 @@ class Ledger:
                 self._health.storage_failed("commit", exc)
                 raise
             self._health.storage_ok()
-        counted = 0
+        counted = failures = 0
         for update, is_new in zip(updates, applied, strict=True):
             if is_new:
                 counted += 1
+                failures += update.kind.is_failure
                 self._state.apply(update)
         duplicates = len(updates) - counted
         if duplicates:
             self._metrics.duplicates(source, duplicates)
-        return Recorded(counted=counted, duplicates=duplicates, ignored=ignored)
+        return Recorded(counted=counted, duplicates=duplicates, ignored=ignored, failures=failures)

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from prometheus_client import CollectorRegistry
 
 from exporter.app import make_app
 from exporter.config import Config
+from exporter.exposition import StateCollector
+from exporter.health import Health
+from exporter.ledger import Ledger
+from exporter.okta.auth import Auth, SswsAuth
+from exporter.okta.client import OktaClient
+from exporter.okta.metrics import PollMetrics
+from exporter.okta.poller import Poller, PollSettings
+from exporter.selfmetrics import SelfMetrics
+from exporter.state import MetricState
+from exporter.store.base import Store
 from exporter.store.memory import MemoryStore
+from tests.okta_emulator import Emulator
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "s3cret-for-tests"
@@ -57,3 +73,119 @@ async def client(
 
 def auth(secret: str = SECRET) -> dict[str, str]:
     return {"Authorization": secret, "Content-Type": "application/json"}
+
+
+# --- the System Log poller: fake time, an emulated Okta org, keys ----------------------------
+
+
+class FakeTime:
+    """A clock and a sleep that only move when the code under test sleeps."""
+
+    def __init__(self, start: float = NOW) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def emulator(fake_time: FakeTime) -> Emulator:
+    return Emulator(clock=fake_time.clock)
+
+
+@pytest.fixture
+async def org_url(
+    aiohttp_server: Callable[[web.Application], Awaitable[TestServer]], emulator: Emulator
+) -> str:
+    """The emulated org's base URL (http on loopback, as the config allows)."""
+    server = await aiohttp_server(emulator.app())
+    return str(server.make_url("")).rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@dataclass
+class Rig:
+    """A poller wired to a fresh ledger and registry, as `serve` wires it."""
+
+    poller: Poller
+    store: Store
+    state: MetricState
+    registry: CollectorRegistry
+
+    def sample(self, name: str, labels: dict[str, str] | None = None) -> float | None:
+        return self.registry.get_sample_value(name, labels or {})
+
+    def failures(self) -> dict[tuple[str, ...], float]:
+        return dict(self.state.series("okta_group_push_failures_total"))
+
+
+def make_rig(
+    org: str,
+    store: Store,
+    fake_time: FakeTime,
+    *,
+    auth: Auth | None = None,
+    interval: float = 30.0,
+    share: float = 0.5,
+    timeout: float = 5.0,
+    owner: str | None = None,
+) -> Rig:
+    registry = CollectorRegistry()
+    self_metrics = SelfMetrics(registry)
+    state = MetricState()
+    registry.register(StateCollector(state))
+    ledger = Ledger(store, state, self_metrics, Health(self_metrics), fake_time.clock)
+    metrics = PollMetrics(registry, fake_time.clock)
+    client = OktaClient(
+        org,
+        auth or SswsAuth("test-api-token"),
+        timeout=timeout,
+        observe=metrics.request,
+        clock=fake_time.clock,
+    )
+    settings = PollSettings(org_url=org, interval=interval, rate_share=share)
+    poller = Poller(
+        client, store, ledger, metrics, settings, self_metrics=self_metrics,
+        clock=fake_time.clock, sleep=fake_time.sleep, rng=random.Random(7), owner=owner,
+    )  # fmt: skip
+    return Rig(poller, store, state, registry)
+
+
+RigFactory = Callable[..., Rig]
+
+
+@pytest.fixture
+async def rigs(fake_time: FakeTime) -> AsyncIterator[RigFactory]:
+    """`make_rig` on the test's fake time; their HTTP sessions are closed afterwards."""
+    made: list[Rig] = []
+
+    def factory(org: str, store: Store, **options: Any) -> Rig:
+        made.append(make_rig(org, store, fake_time, **options))
+        return made[-1]
+
+    yield factory
+    for rig in made:
+        await rig.poller.client.close()

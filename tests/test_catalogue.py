@@ -19,6 +19,15 @@ PINNED = {
     "okta_group_push_exporter_storage_errors_total": ("counter", ("operation",)),
     "okta_group_push_exporter_ready": ("gauge", ()),
     "okta_group_push_exporter_build_info": ("gauge", ("version", "python_version")),
+    # System Log poller (issue 4)
+    "okta_group_push_failure_reasons_total": ("counter", ("application", "reason")),
+    "okta_group_push_mapping_failing": ("gauge", ("application", "group")),
+    "okta_group_push_exporter_poll_requests_total": ("counter", ("status",)),
+    "okta_group_push_exporter_poll_last_success_timestamp_seconds": ("gauge", ()),
+    "okta_group_push_exporter_poll_lag_seconds": ("gauge", ()),
+    "okta_group_push_exporter_okta_rate_limit_remaining": ("gauge", ()),
+    "okta_group_push_exporter_okta_rate_limit_limit": ("gauge", ()),
+    "okta_group_push_exporter_okta_api_up": ("gauge", ()),
 }
 
 
@@ -32,7 +41,7 @@ def test_naming_conventions() -> None:
         assert metric.name.startswith("okta_group_push_")
         assert (metric.type is MetricType.COUNTER) == metric.name.endswith("_total")
         assert metric.help.endswith(".")
-    for metric in catalogue.SELF_METRICS:
+    for metric in catalogue.SELF_METRICS + catalogue.POLL_METRICS:
         assert metric.name.startswith("okta_group_push_exporter_")
 
 

@@ -7,18 +7,22 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from exporter.config import (
     OPTIONS,
     Config,
     ConfigError,
     ListenAddress,
+    PollSince,
     add_flags,
     build,
     parse_duration,
     parse_listen_address,
+    parse_since,
     parse_size,
 )
+from tests.conftest import pem
 
 
 def configure(argv: list[str], environ: dict[str, str] | None = None) -> Config:
@@ -148,3 +152,105 @@ def test_durations(text: str, seconds: float) -> None:
 @pytest.mark.parametrize(("text", "size"), [("4MiB", 4194304), ("512kb", 512000), ("10", 10)])
 def test_sizes(text: str, size: int) -> None:
     assert parse_size(text) == size
+
+
+# --- the System Log poller's flags -----------------------------------------------------------
+
+
+@pytest.fixture
+def key_file(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> Path:
+    path = tmp_path / "key.pem"
+    path.write_bytes(pem(rsa_key))
+    return path
+
+
+def problems_of(argv: list[str], environ: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        configure(argv, environ)
+    return str(caught.value)
+
+
+def test_the_org_url_must_be_https_except_on_loopback_or_when_allowed(tmp_path: Path) -> None:
+    token = {"OKTA_API_TOKEN": "t"}
+    for url in ("https://example.okta.com", "http://127.0.0.1:8080", "http://localhost:1",
+                "http://[::1]:8080"):  # fmt: skip
+        assert configure(["--okta.org-url", url, "--storage.path", str(tmp_path)], token)
+    assert "must be https://" in problems_of(["--okta.org-url", "http://example.okta.com"], token)
+    allowed = ["--okta.org-url", "http://okta.test", "--okta.allow-http", "true"]
+    assert configure([*allowed, "--storage.path", str(tmp_path)], token).okta_allow_http
+    for bad in ("example.okta.com", "https://example.okta.com/admin", "ftp://x", "https://"):
+        assert "--okta.org-url" in problems_of(["--okta.org-url", bad], token)
+
+
+def test_org_url_is_normalised(tmp_path: Path) -> None:
+    config = configure(
+        ["--okta.org-url", "https://Example.Okta.com/", "--storage.path", str(tmp_path)],
+        {"OKTA_API_TOKEN": " t0k3n \n"},
+    )
+    assert config.okta_org_url == "https://example.okta.com"
+    assert config.okta_api_token == "t0k3n"
+
+
+def test_credentials_must_be_one_complete_kind(tmp_path: Path, key_file: Path) -> None:
+    org = ["--okta.org-url", "https://example.okta.com"]
+    token_file = tmp_path / "token"
+    token_file.write_text("t0k3n\n")
+    assert "needs credentials" in problems_of(org)
+    both = problems_of([*org, "--okta.client-id", "0oa1", "--okta.private-key-file",
+                        str(key_file)], {"OKTA_API_TOKEN": "t"})  # fmt: skip
+    assert "not both" in both
+    assert "set both for OAuth" in problems_of([*org, "--okta.client-id", "0oa1"])
+    assert "set only one" in problems_of(
+        [*org, "--okta.api-token-file", str(token_file)], {"OKTA_API_TOKEN": "t"}
+    )
+    assert "is needed by the Okta credentials" in problems_of(["--okta.client-id", "0oa1"])
+    oauth = configure([*org, "--okta.client-id", "0oa1", "--okta.private-key-file",
+                       str(key_file), "--storage.path", str(tmp_path)])  # fmt: skip
+    assert oauth.okta_private_key.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert oauth.okta_dpop is True
+    from_file = configure([*org, "--okta.api-token-file", str(token_file),
+                           "--storage.path", str(tmp_path)])  # fmt: skip
+    assert from_file.okta_api_token == "t0k3n"
+
+
+def test_unusable_key_and_token_files_are_named(tmp_path: Path) -> None:
+    org = ["--okta.org-url", "https://example.okta.com", "--okta.client-id", "0oa1"]
+    (tmp_path / "not-a-key.pem").write_text("hello")
+    assert "not a PEM private key" in problems_of(
+        [*org, "--okta.private-key-file", str(tmp_path / "not-a-key.pem")]
+    )
+    assert "cannot read" in problems_of([*org, "--okta.private-key-file", str(tmp_path / "no")])
+    (tmp_path / "empty").write_text("\n")
+    assert "holds no token" in problems_of(
+        ["--okta.org-url", "https://example.okta.com", "--okta.api-token-file",
+         str(tmp_path / "empty")]
+    )  # fmt: skip
+
+
+def test_poll_since_interval_and_share(tmp_path: Path) -> None:
+    base = ["--okta.org-url", "https://e.okta.com", "--storage.path", str(tmp_path)]
+    token = {"OKTA_API_TOKEN": "t"}
+    config = configure(base, token)
+    assert config.okta_poll_since == PollSince(ago=3600)
+    assert (config.okta_poll_interval, config.okta_rate_limit_share) == (30, 0.5)
+    config = configure([*base, "--okta.poll-since", "2026-11-01", "--okta.rate-limit-share",
+                        "25%", "--okta.poll-interval", "1m"], token)  # fmt: skip
+    assert config.okta_poll_since.resolve(0) == 1_793_491_200  # 2026-11-01T00:00:00Z
+    assert (config.okta_poll_interval, config.okta_rate_limit_share) == (60, 0.25)
+    assert parse_since("2026-11-01T12:00:00Z").at == 1_793_534_400
+    assert parse_since("7d").resolve(1000000) == 1000000 - 7 * 86400
+    problems = problems_of([*base, "--okta.poll-since", "200d", "--okta.rate-limit-share",
+                            "1.5", "--okta.poll-interval", "soon"], token)  # fmt: skip
+    assert "180 days" in problems and "at most 1" in problems and "--okta.poll-interval" in problems
+
+
+def test_okta_secrets_stay_out_of_repr_and_the_landing_page(tmp_path: Path, key_file: Path) -> None:
+    config = configure(
+        ["--okta.org-url", "https://e.okta.com", "--storage.path", str(tmp_path)],
+        {"OKTA_API_TOKEN": "sup3r-secret-token"},
+    )
+    assert "sup3r-secret-token" not in repr(config)
+    shown = config.describe()
+    assert "sup3r-secret-token" not in str(shown)
+    assert shown["okta api token"] == "<secret>"
+    assert shown["--okta.poll-since"] == "1h" and shown["--okta.dpop"] == "true"

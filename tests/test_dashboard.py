@@ -426,7 +426,8 @@ def test_core_panels_show_the_posted_failures(prometheus: Prometheus) -> None:
         ("Okta System",): 1,
         ("Bob",): 1,
     }
-    assert by_panel["Failure reasons"]["A"] == []  # the poller's metric: absent, not an error
+    # The posted events carry no outcome.reason text: all five fall in "other".
+    assert values_by(by_panel["Failure reasons"]["A"], "reason") == {("other",): 5}
     by_application = last_by(by_panel["Failures by application"]["A"], "application")
     assert by_application == {("Slack",): 4, (AWS,): 1}
     assert last_by(by_panel["Terminal and retried failures"]["A"], "kind") == {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporter import catalogue
+from exporter import catalogue, mapping
 from exporter.classify import Kind
 from exporter.events import Entity, Event
 from exporter.health import Health
@@ -17,6 +19,7 @@ from tests.conftest import NOW
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 RETRIED = "application.provision.group_push.mapping.update.or.delete.failed"
+PUSHED = "application.provision.group_push.pushed"
 
 
 def event(uuid: str, event_type: str = TERMINAL, published: float | None = 100.0) -> Event:
@@ -43,13 +46,17 @@ def parts() -> tuple[Ledger, MetricState, CollectorRegistry, MemoryStore]:
     return ledger, state, registry, store
 
 
-def test_plan_of_a_failure_increments_both_counters_and_raises_the_gauge() -> None:
+def test_plan_of_a_failure_increments_the_counters_and_raises_the_gauges() -> None:
     update = plan(event("a"), Kind.TERMINAL_FAILURE, NOW)
     assert update.increments == (
         (catalogue.FAILURES.name, ("Slack", "Eng", "Ada")),
         (catalogue.FAILURES_BY_KIND.name, ("Slack", TERMINAL, "terminal")),
+        (catalogue.FAILURE_REASONS.name, ("Slack", "other")),
     )
-    assert update.maxima == ((catalogue.LAST_FAILURE.name, ("Slack", "Eng"), 100.0),)
+    assert update.maxima == (
+        (catalogue.LAST_FAILURE.name, ("Slack", "Eng"), 100.0),
+        (mapping.STATE_SERIES, ("Slack", "Eng"), mapping.encode(100.0, failing=True)),
+    )
 
 
 def test_plan_uses_now_when_published_is_missing() -> None:
@@ -57,9 +64,43 @@ def test_plan_uses_now_when_published_is_missing() -> None:
     assert update.maxima[0][2] == NOW
 
 
-def test_plan_of_a_success_changes_no_counter() -> None:
+def test_plan_of_a_success_changes_no_counter_only_the_mapping_state() -> None:
     update = plan(event("a"), Kind.SUCCESS, NOW)
-    assert update.increments == () and update.maxima == ()
+    assert update.increments == ()
+    assert update.maxima == (
+        (mapping.STATE_SERIES, ("Slack", "Eng"), mapping.encode(100.0, failing=False)),
+    )
+
+
+def test_plan_counts_the_failure_reason_from_the_outcome_reason() -> None:
+    failed = dataclasses.replace(event("a"), reason="Linked group is missing in AWS IAM")
+    increments = dict(plan(failed, Kind.TERMINAL_FAILURE, NOW).increments)
+    assert increments[catalogue.FAILURE_REASONS.name] == ("Slack", "not_found")
+
+
+async def test_mapping_fails_until_a_later_success_whatever_the_arrival_order(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    ledger, state, _, store = parts
+    success = dataclasses.replace(event("s", published=200.0), event_type=PUSHED, outcome="")
+    await ledger.record([event("f1", published=100.0)], "event_hook")
+    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 1.0}
+    await ledger.record([success], "poller")
+    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 0.0}
+    # A failure published before the success but read after it changes nothing...
+    await ledger.record([event("f0", published=150.0)], "backfill")
+    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 0.0}
+    # ...a newer one does, and the store agrees with the exposed view.
+    await ledger.record([event("f2", published=250.0)], "poller")
+    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 1.0}
+    stored = (await store.values())[mapping.STATE_SERIES]
+    assert mapping.decode(stored[("Slack", "Eng")]) == (250.0, True)
+
+
+def test_mapping_state_encoding_orders_by_time_then_failure() -> None:
+    assert mapping.encode(100.001, False) > mapping.encode(100.0, True)
+    assert mapping.encode(100.0, True) > mapping.encode(100.0, False)
+    assert mapping.decode(mapping.encode(1_795_000_000.123, True)) == (1_795_000_000.123, True)
 
 
 async def test_redelivered_and_repeated_uuids_count_once(

@@ -200,3 +200,64 @@ async def test_redis_unreachable_is_a_store_error(redis_server: Redis) -> None:
     with pytest.raises(StoreError, match="Redis"):
         await store.open()
     await store.close()
+
+
+# --- leases and read-only look-ups (System Log poller) ---------------------------------------
+
+
+async def test_a_lease_has_one_holder_until_it_expires_or_is_released(store: Store) -> None:
+    assert await store.acquire_lease("poller", "a", ttl=30.0, now=100.0)
+    assert not await store.acquire_lease("poller", "b", ttl=30.0, now=101.0)
+    assert await store.acquire_lease("poller", "a", ttl=30.0, now=102.0)  # renewed
+    assert await store.acquire_lease("other", "b", ttl=30.0, now=102.0)  # another name
+    await store.release_lease("poller", "b")  # not b's: changes nothing
+    assert not await store.acquire_lease("poller", "b", ttl=30.0, now=103.0)
+    await store.release_lease("poller", "a")
+    assert await store.acquire_lease("poller", "b", ttl=30.0, now=104.0)
+
+
+async def test_an_expired_lease_goes_to_the_next_asker(store: Store, make: StoreFactory) -> None:
+    # Redis expires by its own clock, so a short real ttl; the local stores by `now`.
+    assert await store.acquire_lease("poller", "a", ttl=0.05, now=100.0)
+    deadline = asyncio.get_running_loop().time() + 5
+    while not await store.acquire_lease("poller", "b", ttl=30.0, now=100.06):
+        assert asyncio.get_running_loop().time() < deadline, "the lease never expired"
+        await asyncio.sleep(0.02)
+    assert not await store.acquire_lease("poller", "a", ttl=30.0, now=100.07)
+
+
+async def test_seen_tells_which_uuids_are_counted_without_writing(store: Store) -> None:
+    await store.commit([update("a"), update("b")], 1.0)
+    generation = await store.generation()
+    many = [f"x{i}" for i in range(1200)]  # more than one SQL chunk
+    assert await store.seen(["a", "c", "b", *many]) == [True, False, True] + [False] * 1200
+    assert await store.seen([]) == []
+    assert await store.generation() == generation
+    assert (await store.summary()).dedup_entries == 2
+
+
+async def test_sqlite_notices_commits_by_another_process(tmp_path: Path) -> None:
+    """`backfill` and `replay` write the file while `serve` runs: serve must re-read."""
+    serving, other = SqliteStore(tmp_path), SqliteStore(tmp_path)
+    await serving.open()
+    await other.open()
+    try:
+        await serving.commit([update("a")], 1.0)
+        before = await serving.generation()
+        assert await serving.generation() == before  # nothing new: no needless re-read
+        await other.commit([update("b")], 1.0)
+        assert await serving.generation() != before
+        assert (await serving.values())[FAILURES] == {("Slack", "Eng", "Ada"): 2.0}
+    finally:
+        await other.close()
+        await serving.close()
+
+
+async def test_a_holder_known_to_be_gone_can_be_replaced_at_once(store: Store) -> None:
+    assert await store.lease_holder("poller", 100.0) is None
+    assert await store.acquire_lease("poller", "a", ttl=30.0, now=100.0)
+    assert await store.lease_holder("poller", 101.0) == "a"
+    assert not await store.acquire_lease("poller", "b", ttl=30.0, now=101.0, replacing="c")
+    assert await store.acquire_lease("poller", "b", ttl=30.0, now=101.0, replacing="a")
+    assert await store.lease_holder("poller", 102.0) == "b"
+    assert not await store.acquire_lease("poller", "a", ttl=30.0, now=102.0)

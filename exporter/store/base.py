@@ -80,6 +80,32 @@ class Store(Protocol):
         """Flush and release resources."""
         ...
 
+    # --- for the System Log poller, backfill and replay --------------------------------
+
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
+        """Take the lease `name` for `owner` until now + ttl, or renew it if `owner` has it.
+
+        False while another owner holds it unexpired, unless that owner is `replacing`
+        (a holder known to be gone). So only one replica polls Okta at a time; if it dies,
+        another takes over once the lease expires. Redis times the expiry by its own
+        clock; the other backends by `now`.
+        """
+        ...
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        """Who holds the lease unexpired, if anyone."""
+        ...
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up now if `owner` holds it, so a standby need not wait it out."""
+        ...
+
+    async def seen(self, uuids: Sequence[str]) -> list[bool]:
+        """For each uuid, whether it is remembered as counted. Reads only (for --dry-run)."""
+        ...
+
 
 def encode_series(name: str, labels: Labels) -> str:
     """One series as a stable text key: a JSON array of the name and the label values."""
@@ -102,3 +128,28 @@ def values_from_rows(rows: Sequence[tuple[str | bytes, float | str | bytes]]) ->
 
 def count_series(values: Values) -> int:
     return sum(len(series) for series in values.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds a lease, and until when (epoch seconds), as the local backends keep it."""
+
+    owner: str
+    expires: float
+
+    def may_take(self, owner: str, now: float, replacing: str | None = None) -> bool:
+        """True when `owner` (or `replacing`) holds it, or its holder let it expire."""
+        return self.owner in (owner, replacing) or self.expires <= now
+
+    def encode(self) -> str:
+        return orjson.dumps([self.owner, self.expires]).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> Lease:
+        owner, expires = orjson.loads(text)
+        return cls(str(owner), float(expires))
+
+
+def lease_key(name: str) -> str:
+    """The meta key under which the local backends keep a lease."""
+    return f"lease:{name}"

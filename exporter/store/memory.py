@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from exporter.state import MetricState, Update, Values
-from exporter.store.base import Summary, count_series
+from exporter.store.base import Lease, Summary, count_series
 
 
 class MemoryStore:
@@ -21,6 +21,7 @@ class MemoryStore:
         self._seen: dict[str, float] = {}
         self._state = MetricState()
         self._meta: dict[str, str] = {}
+        self._leases: dict[str, Lease] = {}
         self._generation = 0
 
     async def open(self) -> Values:
@@ -79,3 +80,24 @@ class MemoryStore:
 
     async def close(self) -> None:
         return None
+
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
+        held = self._leases.get(name)
+        if held is not None and not held.may_take(owner, now, replacing):
+            return False
+        self._leases[name] = Lease(owner, now + ttl)
+        return True
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        held = self._leases.get(name)
+        return held.owner if held is not None and held.expires > now else None
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        held = self._leases.get(name)
+        if held is not None and held.owner == owner:
+            del self._leases[name]
+
+    async def seen(self, uuids: Sequence[str]) -> list[bool]:
+        return [uuid in self._seen for uuid in uuids]

@@ -56,6 +56,24 @@ return out
 """
 
 
+# KEYS: the lease. ARGV: owner, ttl in ms, a gone holder it may replace ("" for none).
+# Take it when free, renew it when ours, replace the gone holder: one atomic step.
+_ACQUIRE: Final = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or (ARGV[3] ~= '' and holder == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+# KEYS: the lease. ARGV: owner. Delete it only when it is still ours.
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 def _error(exc: RedisError) -> StoreError:
     # redis-py's messages name host and port, never the password of the URL.
     return StoreError(f"Redis: {type(exc).__name__}: {exc}")
@@ -76,6 +94,9 @@ class RedisStore:
         self._meta = prefix + "meta"
         self._generation = prefix + "generation"
         self._commit = self._client.register_script(_COMMIT)
+        self._prefix = prefix
+        self._acquire = self._client.register_script(_ACQUIRE)
+        self._release = self._client.register_script(_RELEASE)
 
     async def _call(self, coroutine: Any) -> Any:
         try:
@@ -140,3 +161,23 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
+        keys = [self._prefix + "lease:" + name]
+        args: list[str | int] = [owner, max(1, int(ttl * 1000)), replacing or ""]
+        return bool(await self._call(self._acquire(keys=keys, args=args)))
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        holder = await self._call(self._client.get(self._prefix + "lease:" + name))
+        return None if holder is None else bytes(holder).decode()
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._call(self._release(keys=[self._prefix + "lease:" + name], args=[owner]))
+
+    async def seen(self, uuids: Sequence[str]) -> list[bool]:
+        if not uuids:
+            return []
+        scores = await self._call(self._client.zmscore(self._seen, list(uuids)))
+        return [score is not None for score in scores]

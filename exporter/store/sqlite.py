@@ -14,14 +14,21 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
 from exporter.state import Update, Values
-from exporter.store.base import StoreError, Summary, encode_series, values_from_rows
+from exporter.store.base import (
+    Lease,
+    StoreError,
+    Summary,
+    encode_series,
+    lease_key,
+    values_from_rows,
+)
 
 DB_FILE: Final = "state.db"
 T = TypeVar("T")
@@ -55,7 +62,9 @@ Pending = tuple[Sequence[Update], float, "asyncio.Future[list[bool]]"]
 class SqliteStore:
     """State in `<directory>/state.db`; see the module docstring for the guarantees."""
 
-    shared = False
+    # `backfill` and `replay` may write the same file from another process while `serve`
+    # runs: the server re-reads the totals when `generation` says someone else committed.
+    shared = True
 
     def __init__(
         self, directory: Path, *, max_size: int | None = None, busy_timeout: float = 1.0
@@ -70,6 +79,7 @@ class SqliteStore:
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._generation = 0
+        self._data_version: int | None = None
 
     # --- running SQLite work on the store's thread --------------------------------------
 
@@ -177,6 +187,14 @@ class SqliteStore:
         return values_from_rows(rows)
 
     async def generation(self) -> int:
+        # SQLite's data_version changes when another connection, here another process,
+        # has committed (https://sqlite.org/pragma.html#pragma_data_version).
+        version = await self._run(
+            lambda conn: int(conn.execute("PRAGMA data_version").fetchone()[0])
+        )
+        if self._data_version is not None and version != self._data_version:
+            self._generation += 1
+        self._data_version = version
         return self._generation
 
     async def get_meta(self, key: str) -> str | None:
@@ -230,12 +248,73 @@ class SqliteStore:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
         self._executor.shutdown(wait=True)
 
+    # --- leases and read-only look-ups (System Log poller, backfill, replay) --------------
+
+    async def acquire_lease(
+        self, name: str, owner: str, ttl: float, now: float, *, replacing: str | None = None
+    ) -> bool:
+        key = lease_key(name)
+
+        def take(conn: sqlite3.Connection) -> bool:
+            with _immediate(conn):
+                row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+                if row is not None and not Lease.decode(row[0]).may_take(owner, now, replacing):
+                    return False
+                conn.execute(_REPLACE_META, (key, Lease(owner, now + ttl).encode()))
+                return True
+
+        return await self._run(take)
+
+    async def lease_holder(self, name: str, now: float) -> str | None:
+        text = await self.get_meta(lease_key(name))
+        held = Lease.decode(text) if text is not None else None
+        return held.owner if held is not None and held.expires > now else None
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        key = lease_key(name)
+
+        def give_up(conn: sqlite3.Connection) -> None:
+            with _immediate(conn):
+                row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+                if row is not None and Lease.decode(row[0]).owner == owner:
+                    conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+        await self._run(give_up)
+
+    async def seen(self, uuids: Sequence[str]) -> list[bool]:
+        def look_up(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(uuids), _LOOKUP_CHUNK):
+                chunk = list(uuids[start : start + _LOOKUP_CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(f"SELECT uuid FROM seen WHERE uuid IN ({marks})", chunk)  # noqa: S608 - only placeholders
+                found.update(row[0] for row in rows)
+            return found
+
+        found = await self._run(look_up)
+        return [uuid in found for uuid in uuids]
+
+
+_LOOKUP_CHUNK: Final = 500  # below SQLite's default limit of host parameters
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (no lock upgrade half way), rolled back on error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
 
 def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool]]:
     """One transaction for a group of deliveries: dedup each uuid, then count the new ones."""
     results: list[list[bool]] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         for updates, now, _ in group:
             applied: list[bool] = []
             for update in updates:
@@ -247,9 +326,4 @@ def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool
                         conn.execute(_RAISE, (encode_series(name, labels), value))
                 applied.append(is_new)
             results.append(applied)
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
     return results

@@ -1,0 +1,386 @@
+"""The System Log poller: follows Okta's polling query forever, into the same ledger as hooks.
+
+Okta's system-log-query page prescribes the loop: start at `since`, then follow the
+`rel="next"` link of every page, forever (it never ends); on an empty page, wait and ask
+the same link again; checkpoint the next link, never a `published` time (checkpointing a
+time re-reads or skips events, research/okta.md section 6). So:
+
+- the next link is the cursor, stored in the store's meta only after the page's events
+  are committed: a crash re-reads at most one page, which the uuid dedup absorbs, and a
+  failed request or commit never moves it;
+- only the replica holding the `poller` lease polls; it renews the lease while it waits
+  and gives it up on shutdown, so a standby takes over within one lease period;
+- Okta's rate limits, 5xx answers and timeouts decide the wait before the next request,
+  and each kind of failure is logged when it starts and when it ends, not per retry.
+
+`step` does one request and says how long to wait; `run` loops it. Tests drive `step`
+directly, with the clock and sleep injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+
+from exporter.config import Config, PollSince
+from exporter.events import parse_log_events
+from exporter.ledger import Ledger
+from exporter.okta.client import OktaClient, make_client
+from exporter.okta.errors import ApiError, OktaError
+from exporter.okta.metrics import PollMetrics
+from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url
+from exporter.okta.ratelimit import backoff, pace, retry_delay
+from exporter.selfmetrics import SelfMetrics
+from exporter.store.base import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+SOURCE: Final = "poller"
+CURSOR_KEY: Final = "poller.cursor"
+LEASE_NAME: Final = "poller"
+LEASE_TTL: Final = 30.0  # a standby takes over at most this long after the holder died
+# After an upgrade changes the filter, the old cursor cannot be reused: start a new query
+# a little before the old one stopped (the overlap is deduplicated).
+FILTER_CHANGE_OVERLAP: Final = 300.0
+
+
+def process_id() -> str:
+    """This process as a lease owner: host, pid, and a random part for pid reuse."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def gone(holder: str, me: str, alive: Callable[[int], bool] = _alive) -> bool:
+    """True when the lease holder was a process on this host that no longer runs.
+
+    Such as this exporter before a crash and restart: no need to wait out its lease. A
+    holder with this very pid is an earlier run of this process slot (a restarted
+    container's pid 1); a holder on another host is never judged.
+    """
+    holder_host, holder_pid = _host_pid(holder)
+    my_host, my_pid = _host_pid(me)
+    if holder_host != my_host or not holder_pid.isdigit() or holder == me:
+        return False
+    return holder_pid == my_pid or not alive(int(holder_pid))
+
+
+def _host_pid(owner: str) -> tuple[str, str]:
+    host, _, rest = owner.partition(":")
+    return host, rest.partition(":")[0]
+
+
+def filter_fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where the polling query goes on: Okta's next link, and for which org and filter."""
+
+    next: str
+    org: str
+    filter: str  # fingerprint of the filter the link was made with
+    saved_at: float
+    newest: float | None  # published time of the newest event read so far
+
+    def encode(self) -> str:
+        return orjson.dumps(
+            {
+                "next": self.next,
+                "org": self.org,
+                "filter": self.filter,
+                "saved_at": self.saved_at,
+                "newest": self.newest,
+            }
+        ).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor | None:
+        """A stored cursor, or None when it is unreadable (then polling starts afresh)."""
+        try:
+            doc = orjson.loads(text)
+            newest = doc.get("newest")
+            return cls(
+                next=str(doc["next"]),
+                org=str(doc["org"]),
+                filter=str(doc["filter"]),
+                saved_at=float(doc["saved_at"]),
+                newest=None if newest is None else float(newest),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """What the poller needs from the configuration."""
+
+    org_url: str
+    since: PollSince = Config.okta_poll_since
+    interval: float = 30.0
+    rate_share: float = 0.5
+    lease_ttl: float = LEASE_TTL
+
+
+class Poller:
+    """Reads the System Log into the ledger, one page per `step`."""
+
+    def __init__(
+        self,
+        client: OktaClient,
+        store: Store,
+        ledger: Ledger,
+        metrics: PollMetrics,
+        settings: PollSettings,
+        *,
+        self_metrics: SelfMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.client = client
+        self.metrics = metrics
+        self._store = store
+        self._ledger = ledger
+        self._settings = settings
+        self._self_metrics = self_metrics
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.owner = owner or process_id()
+        self._filter = filter_fingerprint(log_filter())
+        self._cursor: Cursor | None = None
+        self._lease_renewed = float("-inf")
+        self._failures = 0
+        self._failing: str | None = None  # the kind of failure last logged, until recovery
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        store: Store,
+        ledger: Ledger,
+        metrics: PollMetrics,
+        *,
+        self_metrics: SelfMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Poller:
+        """The poller `serve` runs when --okta.org-url is set."""
+        if config.okta_org_url is None:
+            raise ValueError("--okta.org-url is not set")
+        client = make_client(config, observe=metrics.request, clock=clock)
+        settings = PollSettings(
+            org_url=config.okta_org_url,
+            since=config.okta_poll_since,
+            interval=config.okta_poll_interval,
+            rate_share=config.okta_rate_limit_share,
+        )
+        return cls(client, store, ledger, metrics, settings, self_metrics=self_metrics, clock=clock)
+
+    # --- one request ------------------------------------------------------------------------
+
+    async def step(self) -> float:
+        """Ask Okta for the next page and commit it; return the seconds to wait before the next."""
+        now = self._clock()
+        try:
+            if not await self._hold_lease(now):
+                return self._settings.lease_ttl / 3
+            url = await self._next_url(now)
+        except StoreError as exc:
+            return self._failed("storage", f"storage: {exc}", logging.ERROR)
+        try:
+            page = await self.client.get_page(url)
+        except OktaError as exc:
+            level = logging.ERROR if isinstance(exc, ApiError) else logging.WARNING
+            return self._failed(f"{type(exc).__name__}:{exc.status}", str(exc), level, exc)
+        self.metrics.up = 1.0
+        batch = parse_log_events(page.events)
+        if self._self_metrics is not None:
+            for skipped in batch.skipped:
+                self._self_metrics.invalid_event(SOURCE, skipped.reason)
+        published = [e.published for e in batch.events if e.published is not None]
+        newest = max(published, default=None)
+        try:
+            recorded = await self._ledger.record(batch.events, SOURCE)
+            await self._save_cursor(page.next_url or url, newest, now)
+        except StoreError as exc:
+            return self._failed("storage", f"storage: {exc}", logging.ERROR)
+        self.metrics.succeeded(now, newest)
+        self._recovered()
+        if batch.events or batch.skipped:
+            log.info(
+                "system log page",
+                extra={
+                    "fields": {
+                        "source": SOURCE,
+                        "events": len(batch.events),
+                        "counted": recorded.counted,
+                        "duplicates": recorded.duplicates,
+                        "ignored": recorded.ignored,
+                        "skipped": len(batch.skipped),
+                    }
+                },
+            )
+        paced = pace(page.rate, self._settings.rate_share, now)
+        if len(page.events) < PAGE_LIMIT:
+            return max(self._settings.interval, paced)  # caught up: wait for new events
+        return paced
+
+    # --- the lease --------------------------------------------------------------------------
+
+    async def _hold_lease(self, now: float) -> bool:
+        """Take or renew the lease (renewed once a third of its life has passed)."""
+        ttl = self._settings.lease_ttl
+        if self.metrics.active and now - self._lease_renewed < ttl / 3:
+            return True
+        held = await self._store.acquire_lease(LEASE_NAME, self.owner, ttl, now)
+        if not held:
+            holder = await self._store.lease_holder(LEASE_NAME, now)
+            if holder is not None and gone(holder, self.owner):
+                held = await self._store.acquire_lease(
+                    LEASE_NAME, self.owner, ttl, now, replacing=holder
+                )
+                log.info("took the poll lease over from a process that is gone",
+                         extra={"fields": {"holder": holder}})  # fmt: skip
+        if held and not self.metrics.active:
+            log.info("polling the Okta System Log", extra={"fields": self._describe()})
+            self._cursor = None  # another replica may have moved it while we stood by
+        elif not held and self.metrics.active:
+            log.warning("another replica polls the System Log now; standing by")
+        self.metrics.active = held
+        self._lease_renewed = now if held else float("-inf")
+        return held
+
+    def _describe(self) -> dict[str, object]:
+        return {
+            "org": self._settings.org_url,
+            "auth": self.client.auth.description,
+            "interval_s": self._settings.interval,
+            "owner": self.owner,
+        }
+
+    # --- the cursor -------------------------------------------------------------------------
+
+    async def _next_url(self, now: float) -> str:
+        if self._cursor is not None:
+            return self._cursor.next
+        text = await self._store.get_meta(CURSOR_KEY)
+        stored = Cursor.decode(text) if text else None
+        org = self._settings.org_url
+        if stored is not None and stored.org == org and stored.filter == self._filter:
+            self._cursor = stored
+            self.metrics.newest_published = stored.newest
+            return stored.next
+        if stored is not None and stored.org == org:
+            since = stored.saved_at - FILTER_CHANGE_OVERLAP
+            log.info(
+                "the event filter changed: starting a new System Log query",
+                extra={"fields": {"since": since}},
+            )
+        else:
+            if stored is not None:
+                log.warning(
+                    "stored cursor is for another org; starting afresh",
+                    extra={"fields": {"stored_org": stored.org, "org": org}},
+                )
+            since = self._settings.since.resolve(now)
+        url = polling_url(org, since)
+        self._cursor = Cursor(url, org, self._filter, now, None)
+        return url
+
+    async def _save_cursor(self, next_url: str, newest: float | None, now: float) -> None:
+        """Store the next link (after the page is committed), if anything changed."""
+        current = self._cursor
+        if current is not None and current.newest is not None:
+            newest = current.newest if newest is None else max(newest, current.newest)
+        cursor = Cursor(next_url, self._settings.org_url, self._filter, now, newest)
+        if current is not None and (current.next, current.newest) == (next_url, newest):
+            return  # an empty page that gave the same link: nothing to write
+        await self._store.set_meta(CURSOR_KEY, cursor.encode())
+        self._cursor = cursor
+
+    # --- failures, logged once per state change -----------------------------------------
+
+    def _failed(self, kind: str, message: str, level: int, error: OktaError | None = None) -> float:
+        self._failures += 1
+        if error is not None:
+            self.metrics.failed()  # Okta's API is down for us; a storage fault is not that
+            delay = retry_delay(error, self._failures, self._rng)
+        else:
+            delay = backoff(self._failures, self._rng)
+        if kind != self._failing:
+            log.log(
+                level,
+                "System Log polling failing",
+                extra={"fields": {"error": message, "retry_in_s": round(delay, 3)}},
+            )
+            self._failing = kind
+        return delay
+
+    def _recovered(self) -> None:
+        if self._failing is not None:
+            log.warning(
+                "System Log polling recovered",
+                extra={"fields": {"after": self._failing, "failures": self._failures}},
+            )
+        self._failing = None
+        self._failures = 0
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll until cancelled; no failure ends the loop."""
+        await self.client.open()
+        while True:
+            try:
+                delay = await self.step()
+            except Exception:  # a bug must not silently stop polling
+                log.exception("System Log poller step failed")
+                delay = self._failed("bug", "unexpected error", logging.ERROR)
+            await self._wait(delay)
+
+    async def _wait(self, delay: float) -> None:
+        """Sleep `delay` seconds, renewing the lease on the way if it is ours."""
+        remaining = delay
+        while remaining > 0:
+            chunk = (
+                min(remaining, self._settings.lease_ttl / 3) if self.metrics.active else remaining
+            )
+            await self._sleep(chunk)
+            remaining -= chunk
+            if remaining > 0 and self.metrics.active:
+                try:
+                    if not await self._hold_lease(self._clock()):
+                        return
+                except StoreError:
+                    return  # the next step reports it
+
+    async def close(self) -> None:
+        """Give the lease up (a standby takes over at once) and close the HTTP session."""
+        if self.metrics.active:
+            with contextlib.suppress(StoreError):
+                await self._store.release_lease(LEASE_NAME, self.owner)
+            self.metrics.active = False
+        await self.client.close()

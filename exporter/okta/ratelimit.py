@@ -1,0 +1,97 @@
+"""Okta's rate-limit headers, the pause they ask for, and backoff after failures. Pure.
+
+Okta's rl2-monitor page: `X-Rate-Limit-Limit` is the bucket's size per window,
+`X-Rate-Limit-Remaining` what is left of it, `X-Rate-Limit-Reset` the UTC epoch second at
+which it refills. By default one API token or OAuth app may use half of a bucket
+(rl2-token-oauth), and the System Log bucket is shared with everything else reading the
+log, so the poller keeps at most `share` of it in use.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from exporter.okta.errors import OktaError, RateLimited
+
+MAX_WAIT: Final = 300.0  # never trust a reset further away than this (clock skew, bad data)
+RESET_MARGIN: Final = 1.0  # Okta's reset is a whole second: wait into the next one
+BACKOFF_BASE: Final = 1.0
+BACKOFF_CAP: Final = 300.0
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    try:
+        return float(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One answer's X-Rate-Limit-* headers, and Okta's clock (its Date header)."""
+
+    limit: float | None = None
+    remaining: float | None = None
+    reset: float | None = None
+    server_time: float | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
+        """Read the headers leniently: a missing or garbled one is None."""
+        server_time = None
+        if "Date" in headers:
+            try:
+                server_time = email.utils.parsedate_to_datetime(headers["Date"]).timestamp()
+            except (TypeError, ValueError):
+                server_time = None
+        return cls(
+            limit=_number(headers, "X-Rate-Limit-Limit"),
+            remaining=_number(headers, "X-Rate-Limit-Remaining"),
+            reset=_number(headers, "X-Rate-Limit-Reset"),
+            server_time=server_time,
+        )
+
+    def until_reset(self, now: float) -> float | None:
+        """Seconds until the bucket refills, by Okta's clock when it sent one."""
+        if self.reset is None:
+            return None
+        clock = self.server_time if self.server_time is not None else now
+        return min(MAX_WAIT, max(0.0, self.reset - clock) + RESET_MARGIN)
+
+
+def pace(rate: RateLimit, share: float, now: float) -> float:
+    """The pause before the next request that keeps this client within `share` of the bucket.
+
+    What is left above the reserve (the other `1 - share` of the bucket) is spread evenly
+    over the time to the reset; with nothing left, wait for the reset.
+    """
+    if rate.limit is None or rate.remaining is None:
+        return 0.0
+    until_reset = rate.until_reset(now)
+    if until_reset is None:
+        return 0.0
+    allowance = rate.remaining - rate.limit * (1.0 - share)
+    if allowance < 1:
+        return until_reset
+    return until_reset / allowance
+
+
+def backoff(failures: int, rng: random.Random) -> float:
+    """Exponential backoff with jitter after `failures` failures in a row (1, 2, 4... s).
+
+    Half of the delay is fixed and half random, so replicas and restarts spread out but
+    never hammer Okta with a zero wait.
+    """
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, failures - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def retry_delay(error: OktaError, failures: int, rng: random.Random) -> float:
+    """How long to wait after `error`: Okta's reset for a 429, else backoff."""
+    if isinstance(error, RateLimited):
+        return error.retry_in
+    return backoff(failures, rng)

@@ -1,0 +1,110 @@
+"""The emulator follows Okta's documented behaviour, and refuses what Okta refuses.
+
+The poller's tests are only as good as the emulator, so its own rules are pinned here:
+filters, both query kinds, and every check of the token endpoint and DPoP proofs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from exporter.classify import FAILURE_TYPES, SUCCESS_TYPES
+from exporter.okta.auth import OAuthAuth
+from exporter.okta.query import bounded_url, iso, log_filter, polling_url
+from tests.conftest import NOW, FakeTime
+from tests.okta_emulator import Emulator, FilterError, log_event, parse_filter
+
+MEMBERSHIP = "application.provision.group_membership.add"
+
+
+def test_the_exporters_filter_keeps_exactly_what_it_classifies() -> None:
+    keep = parse_filter(log_filter())
+    for event_type in [*FAILURE_TYPES, *SUCCESS_TYPES]:
+        assert keep(log_event("u", event_type, NOW, outcome="SUCCESS"))
+    assert keep(log_event("u", MEMBERSHIP, NOW, outcome="FAILURE"))
+    assert not keep(log_event("u", MEMBERSHIP, NOW, outcome="SUCCESS"))
+    assert not keep(log_event("u", "user.session.start", NOW))
+
+
+def test_and_binds_tighter_than_or_and_bad_filters_are_refused() -> None:
+    keep = parse_filter('eventType eq "a" or eventType eq "b" and outcome.result eq "FAILURE"')
+    assert keep(log_event("u", "a", NOW, outcome="SUCCESS"))
+    assert not keep(log_event("u", "b", NOW, outcome="SUCCESS"))
+    for bad in ('eventType eqq "a"', 'published gt "x"', 'eventType eq "a" or', "(eventType"):
+        with pytest.raises(FilterError):
+            parse_filter(bad)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(headers={"Authorization": "SSWS test-api-token"}) as s:
+        yield s
+
+
+async def test_a_polling_query_always_has_a_next_link_a_bounded_one_ends(
+    org_url: str, emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    emulator.add(log_event("late", "application.provision.group_push.pushed", NOW - 500))
+    emulator.add(log_event("early", "application.provision.group_push.pushed", NOW - 900))
+    async with session.get(polling_url(org_url, NOW - 3600)) as first:
+        assert [e["uuid"] for e in await first.json()] == ["late", "early"]  # persistence order
+        following = first.links["next"]["url"]
+    async with session.get(following) as empty:
+        assert await empty.json() == [] and "next" in empty.links
+    async with session.get(bounded_url(org_url, NOW - 3600, NOW)) as bounded:
+        assert [e["uuid"] for e in await bounded.json()] == ["early", "late"]  # by published
+        assert "next" not in bounded.links
+    rate = first.headers
+    assert rate["X-Rate-Limit-Limit"] == "600" and int(rate["X-Rate-Limit-Reset"]) > NOW
+
+
+async def test_invalid_queries_get_okta_error_codes(
+    org_url: str, session: aiohttp.ClientSession
+) -> None:
+    too_old = polling_url(org_url, NOW - 181 * 86400)
+    async with session.get(too_old) as answer:
+        assert answer.status == 400 and (await answer.json())["errorCode"] == "E0000053"
+    async with session.get(f"{org_url}/api/v1/logs?filter=eventType+eqq+%22x%22") as answer:
+        assert answer.status == 400
+    async with session.get(f"{org_url}/api/v1/logs?since={iso(NOW)}&after=abc") as answer:
+        assert answer.status == 400
+
+
+async def test_dpop_proofs_that_okta_would_refuse_are_refused(
+    org_url: str, emulator: Emulator, fake_time: FakeTime, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    emulator.public_key = rsa_key.public_key()
+    auth = OAuthAuth(org_url, emulator.client_id, rsa_key, clock=fake_time.clock)
+    url = polling_url(org_url, NOW - 3600)
+    async with aiohttp.ClientSession() as session:
+        headers = await auth.authorize(session, "GET", url)
+        token = headers["Authorization"].removeprefix("DPoP ")
+        other_key = OAuthAuth(org_url, emulator.client_id, rsa_key, clock=fake_time.clock)
+        cases = {
+            "replayed proof": headers,
+            "proof for another URL": {
+                **headers, "DPoP": auth.proof("GET", f"{org_url}/api/v1/users", access_token=token)
+            },
+            "proof for another method": {
+                **headers, "DPoP": auth.proof("POST", url, access_token=token)
+            },
+            "proof without ath": {**headers, "DPoP": auth.proof("GET", url)},
+            "proof by another key": {
+                **headers, "DPoP": other_key.proof("GET", url, access_token=token)
+            },
+            "token as Bearer": {**headers, "Authorization": f"Bearer {token}"},
+        }  # fmt: skip
+        async with session.get(url, headers=headers) as answer:
+            assert answer.status == 200
+        for case, sent in cases.items():
+            async with session.get(url, headers=sent) as answer:
+                assert answer.status == 401, case
+        fake_time.now -= 120
+        stale = auth.proof("GET", url, access_token=token)  # made two minutes ago
+        fake_time.now += 120
+        async with session.get(url, headers={**headers, "DPoP": stale}) as answer:
+            assert answer.status == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -11,13 +12,24 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporter import hooks
 from exporter import web as pages
-from exporter.appkeys import AUTH, CONFIG, HEALTH, LEDGER, REGISTRY, SELF_METRICS, HookAuth
-from exporter.background import StoreUpkeep, stop
+from exporter.appkeys import (
+    AUTH,
+    CONFIG,
+    EXPOSITION,
+    HEALTH,
+    LEDGER,
+    REGISTRY,
+    SELF_METRICS,
+    STATE,
+    HookAuth,
+)
+from exporter.background import StoreUpkeep, every, stop
 from exporter.config import Config
-from exporter.exposition import StateCollector
+from exporter.exposition import Exposition, GovernanceCollector
 from exporter.health import Health
 from exporter.hooksecret import load_or_generate
-from exporter.ledger import Ledger
+from exporter.labels import LabelPolicy
+from exporter.ledger import Ledger, limits
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState
 from exporter.store.base import Store, StoreError
@@ -37,8 +49,8 @@ def make_app(
     self_metrics = SelfMetrics(registry)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
-    state = MetricState()
-    registry.register(StateCollector(state))
+    state = MetricState(limits(config), clock=clock, track_updates=config.series_ttl is not None)
+    registry.register(GovernanceCollector(state))
     health = Health(self_metrics)
     self_metrics.ready.set_function(lambda: float(health.ready))
 
@@ -49,18 +61,36 @@ def make_app(
     app[SELF_METRICS] = self_metrics
     app[HEALTH] = health
     app[AUTH] = auth = HookAuth(config.hook_secrets)
-    app[LEDGER] = Ledger(store, state, self_metrics, health, clock)
+    app[STATE] = state
+    app[EXPOSITION] = Exposition(state, registry)
+    app[LEDGER] = ledger = Ledger(
+        store,
+        state,
+        self_metrics,
+        health,
+        clock,
+        policy=LabelPolicy.from_config(config),
+        series_ttl=config.series_ttl,
+    )
 
     async def load_secrets() -> None:
         if not auth.secrets:
             auth.secrets = await load_or_generate(store, config.hook_header, config.storage_path)
+        await ledger.prepare()
 
     upkeep = StoreUpkeep(store, state, health, clock, config.dedup_window, load_secrets)
+
+    async def expire() -> None:
+        await ledger.expire()
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(StoreError):
             await upkeep.open()
         jobs = upkeep.start(probe_interval, refresh_interval)
+        if config.series_ttl is not None:
+            # A tenth of the TTL is precise enough for an expiry measured in days.
+            interval = min(max(config.series_ttl / 10, 10.0), 3600.0)
+            jobs.append(asyncio.create_task(every(interval, expire)))
         health.started = True
         yield
         health.started = False

@@ -113,4 +113,22 @@ SELF_METRICS: Final = (
     BUILD_INFO,
 )
 
-ALL_METRICS: Final = EVENT_METRICS + SELF_METRICS
+# --- label governance: exposed from MetricState's bookkeeping, per process ---------------
+
+LABEL_OVERFLOW: Final = MetricSpec(
+    "okta_group_push_exporter_label_overflow_total",
+    MetricType.COUNTER,
+    "Counted events whose label value a cap replaced with __other__, by label; "
+    "label=__series__ when the series cap (--labels.max-series) folded a label set.",
+    ("label",),
+)
+SERIES: Final = MetricSpec(
+    "okta_group_push_exporter_series",
+    MetricType.GAUGE,
+    "Event-derived series exposed now, by metric.",
+    ("metric",),
+)
+
+GOVERNANCE_METRICS: Final = (LABEL_OVERFLOW, SERIES)
+
+ALL_METRICS: Final = EVENT_METRICS + SELF_METRICS + GOVERNANCE_METRICS

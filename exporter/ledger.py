@@ -1,45 +1,129 @@
 """Decide which events are new, turn them into counter updates, and record them.
 
-`plan` is pure: an event and its kind -> the series it increments. `Ledger` is the one
-place where a batch becomes state: the store decides, atomically, which uuids are new and
-keeps what is durable; only then does the in-process view change and the caller answer.
+`plan` turns an event and its kind into the series it increments; label governance
+(`exporter.labels`, then the caps kept in `exporter.state`) decides the label values
+there, before the store commits, so stored and exposed series are the same. `Ledger` is
+the one place where a batch becomes state: the store decides, atomically, which uuids are
+new and keeps what is durable; only then does the in-process view change and the caller
+answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from exporter import catalogue
 from exporter.classify import Kind, classify_event
+from exporter.config import Config
 from exporter.events import Event
 from exporter.health import Health
-from exporter.labels import clean
+from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
 from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState, Update
+from exporter.state import SERIES_CAP, Limits, MetricState, Update
 from exporter.store.base import Store, StoreError
 
+log = logging.getLogger(__name__)
+HASH_KEY_META: Final = "actor_hash_key"
+# Closed labels and how many values they take: the series cap keeps room for each
+# metric's fold-everything label sets, one per combination of these.
+CLOSED_LABELS: Final = {"kind": sum(1 for kind in Kind if kind.is_failure)}
+EXPIRY_BATCH: Final = 1000
 
-def plan(event: Event, kind: Kind, now: float) -> Update:
-    """The update for one failure or success event; `now` stands in for a missing time."""
+
+def plan(
+    event: Event,
+    kind: Kind,
+    now: float,
+    policy: LabelPolicy = DEFAULT_POLICY,
+    state: MetricState | None = None,
+) -> Update:
+    """The update for one failure or success event; `now` stands in for a missing time.
+
+    Without `state` this is pure. With it, the caps apply and the update's series stay
+    reserved in `state` until the ledger applies or releases them.
+    """
     if not kind.is_failure:
         return Update(uuid=event.uuid, kind=kind)
-    application = clean(event.application.label())
-    group = clean(event.group.label())
-    actor = clean(event.actor.label())
+    labels = policy.labels(event)
+    proposed = [
+        (catalogue.FAILURES.name, (labels.application, labels.group, labels.actor)),
+        (catalogue.FAILURES_BY_KIND.name, (labels.application, labels.event_type, kind.value)),
+        (catalogue.LAST_FAILURE.name, (labels.application, labels.group)),
+    ]
+    overflow: tuple[str, ...] = ()
+    if state is not None:
+        admitted = state.admit(proposed)
+        proposed, overflow = list(admitted.series), admitted.overflow
+    failures, by_kind, last = proposed
     published = event.published if event.published is not None else now
     return Update(
         uuid=event.uuid,
         kind=kind,
-        increments=(
-            (catalogue.FAILURES.name, (application, group, actor)),
-            (
-                catalogue.FAILURES_BY_KIND.name,
-                (application, clean(event.event_type), kind.value),
-            ),
-        ),
-        maxima=((catalogue.LAST_FAILURE.name, (application, group), published),),
+        increments=(failures, by_kind),
+        maxima=((*last, published),),
+        overflow=overflow,
     )
+
+
+def limits(config: Config) -> Limits:
+    """The caps of `config`, over the catalogue's event-derived metrics."""
+    governed: dict[str, tuple[str | None, ...]] = {}
+    reserve = 0
+    for spec in catalogue.EVENT_METRICS:
+        governed[spec.name] = tuple(label if label in GOVERNED else None for label in spec.labels)
+        reserve += math.prod(CLOSED_LABELS.get(label, 1) for label in spec.labels)
+    return Limits(
+        max_values=config.labels_max_values,
+        max_series=config.labels_max_series,
+        governed=governed,
+        reserve=reserve,
+    )
+
+
+class Gate:
+    """Shared by any number of holders, or held by one alone.
+
+    Batches share it from planning to commit; series expiry holds it alone, so a series
+    is never dropped from the store while a commit that counts it is in flight.
+    """
+
+    def __init__(self) -> None:
+        self._holders = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._open = asyncio.Event()
+        self._open.set()
+
+    @contextlib.asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        while not self._open.is_set():
+            await self._open.wait()
+        self._holders += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._holders -= 1
+            if not self._holders:
+                self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        while not self._open.is_set():
+            await self._open.wait()
+        self._open.clear()  # new batches wait from now on: the exclusive holder never starves
+        try:
+            await self._idle.wait()
+            yield
+        finally:
+            self._open.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,42 +145,113 @@ class Ledger:
         metrics: SelfMetrics,
         health: Health,
         clock: Callable[[], float],
+        *,
+        policy: LabelPolicy = DEFAULT_POLICY,
+        series_ttl: float | None = None,
     ) -> None:
         self._store = store
         self._health = health
         self._state = state
         self._metrics = metrics
         self._clock = clock
+        self.policy = policy
+        self._ttl = series_ttl
+        self._gate = Gate()
+        self._announced: set[str] = set()
+
+    async def prepare(self) -> None:
+        """Load what the label policy keeps in the store (the actor hash key) once it opens."""
+        if self.policy.actor != "hash" or self.policy.hash_key is not None:
+            return
+        # The first replica's key wins, so every replica and every restart hash alike.
+        await self._store.set_meta(HASH_KEY_META, secrets.token_hex(32), only_if_absent=True)
+        key = await self._store.get_meta(HASH_KEY_META)
+        if key:
+            self.policy = self.policy.with_hash_key(bytes.fromhex(key))
 
     async def record(self, events: Sequence[Event], source: str) -> Recorded:
         """Commit the batch's new events durably, then update the exposed state.
 
         Raises whatever the store raises: the caller must then not acknowledge.
         """
+        if self.policy.needs_hash_key:
+            raise StoreError("the actor hash key is not loaded from the store yet")
         now = self._clock()
         updates: list[Update] = []
-        ignored = 0
-        for event in events:
-            kind = classify_event(event)
-            self._metrics.event_received(source, kind.value)
-            if kind is Kind.IGNORED:
-                ignored += 1
-            else:
-                updates.append(plan(event, kind, now))
-        applied: list[bool] = []
-        if updates:
+        ignored = counted = 0
+        async with self._gate.shared():
             try:
-                applied = await self._store.commit(updates, now)
-            except StoreError as exc:
-                self._health.storage_failed("commit", exc)
-                raise
-            self._health.storage_ok()
-        counted = 0
-        for update, is_new in zip(updates, applied, strict=True):
-            if is_new:
-                counted += 1
-                self._state.apply(update)
+                for event in events:
+                    kind = classify_event(event)
+                    self._metrics.event_received(source, kind.value)
+                    if kind is Kind.IGNORED:
+                        ignored += 1
+                    else:
+                        updates.append(plan(event, kind, now, self.policy, self._state))
+                applied: list[bool] = []
+                if updates:
+                    try:
+                        applied = await self._store.commit(updates, now)
+                    except StoreError as exc:
+                        self._health.storage_failed("commit", exc)
+                        raise
+                    self._health.storage_ok()
+                for update, is_new in zip(updates, applied, strict=True):
+                    if is_new:
+                        counted += 1
+                        self._state.apply(update)
+                        self._announce(update.overflow)
+            finally:
+                for update in updates:
+                    self._state.release(update.series())
         duplicates = len(updates) - counted
         if duplicates:
             self._metrics.duplicates(source, duplicates)
         return Recorded(counted=counted, duplicates=duplicates, ignored=ignored)
+
+    def _announce(self, labels: Sequence[str]) -> None:
+        """Log, once per label and process, that a cap started folding values."""
+        for label in labels:
+            if label in self._announced:
+                continue
+            self._announced.add(label)
+            limits = self._state.limits
+            if label == SERIES_CAP:
+                fields: dict[str, object] = {
+                    "flag": "--labels.max-series",
+                    "max_series": limits.max_series if limits else None,
+                }
+            else:
+                fields = {
+                    "label": label,
+                    "flag": "--labels.max-values",
+                    "max_values": limits.max_values if limits else None,
+                }
+            # Once per label and process: the overflow counter tells how much since.
+            log.warning(
+                f"label cap reached: new values are counted under {OTHER}",
+                extra={"fields": fields},
+            )
+
+    async def expire(self) -> int:
+        """Drop series not updated for the series TTL, from the store and the view.
+
+        Returns how many. Batches wait meanwhile, so no commit counts a series while it
+        is being dropped.
+        """
+        if self._ttl is None:
+            return 0
+        dropped = 0
+        async with self._gate.exclusive():
+            stale = self._state.stale(self._clock() - self._ttl)
+            for start in range(0, len(stale), EXPIRY_BATCH):
+                batch = stale[start : start + EXPIRY_BATCH]
+                try:
+                    await self._store.drop(batch)
+                except StoreError as exc:
+                    self._health.storage_failed("expire", exc)
+                    raise
+                dropped += self._state.drop(batch)
+        if dropped:
+            log.info("expired idle series", extra={"fields": {"series": dropped, "ttl": self._ttl}})
+        return dropped

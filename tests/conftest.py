@@ -13,7 +13,9 @@ from aiohttp.test_utils import TestClient
 from prometheus_client import CollectorRegistry
 
 from exporter.app import make_app
+from exporter.appkeys import STATE
 from exporter.config import Config
+from exporter.exposition import StateCollector
 from exporter.store.memory import MemoryStore
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -42,7 +44,11 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def app(config: Config, registry: CollectorRegistry) -> web.Application:
-    return make_app(config, MemoryStore(config.dedup_window), clock=lambda: NOW, registry=registry)
+    app = make_app(config, MemoryStore(config.dedup_window), clock=lambda: NOW, registry=registry)
+    # The event-derived series too, for get_sample_value (/metrics renders them from its
+    # own cache and skips this reference view).
+    registry.register(StateCollector(app[STATE]))
+    return app
 
 
 Client = TestClient[web.Request, web.Application]

@@ -9,6 +9,7 @@ REQUIRE_SERVICES=1 so that a missing one fails CI instead of skipping.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -56,13 +57,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """GET `url` -> (status, body); connection errors give status 0."""
+    """GET `url` -> (status, body); connection errors give status 0.
+
+    A body cut short (a streamed /metrics when the process dies mid-scrape) is one too.
+    """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return 0, b""
 
 

@@ -264,6 +264,10 @@ class MetricState:
         """How many series the view holds."""
         return sum(len(series) for series in self._values.values())
 
+    def reserved(self) -> int:
+        """Series reserved by batches between planning and commit."""
+        return len(self._pending)
+
     def counts(self) -> dict[str, int]:
         """Series per metric name."""
         return {name: len(series) for name, series in self._values.items()}

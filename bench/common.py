@@ -39,9 +39,15 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Running:
+    url: str
+    pid: int
+
+
 @contextmanager
-def exporter(workdir: Path, *flags: str) -> Iterator[str]:
-    """An exporter process on a free loopback port; yields its base URL."""
+def exporter(workdir: Path, *flags: str) -> Iterator[Running]:
+    """An exporter process on a free loopback port; yields its base URL and pid."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "exporter", "serve", f"--web.listen-address=127.0.0.1:{port}",
@@ -57,7 +63,7 @@ def exporter(workdir: Path, *flags: str) -> Iterator[str]:
                     break
             except OSError:
                 time.sleep(0.1)
-        yield url
+        yield Running(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -32,9 +32,9 @@ def main() -> None:
         for round_no in range(args.rounds):
             for backend in ("memory", "sqlite"):
                 workdir = Path(tmp) / f"{backend}-{round_no}"
-                with exporter(workdir, f"--storage.backend={backend}") as url:
+                with exporter(workdir, f"--storage.backend={backend}") as running:
                     result = asyncio.run(
-                        post_load(f"{url}/hooks/okta", envelope,
+                        post_load(f"{running.url}/hooks/okta", envelope,
                                   concurrency=args.concurrency, seconds=args.seconds)
                     )  # fmt: skip
                 results[backend].append(result)

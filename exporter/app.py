@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporter import hooks
 from exporter import web as pages
+from exporter.access import Access
+from exporter.access import middleware as access_middleware
 from exporter.appkeys import (
     AUTH,
     CONFIG,
@@ -24,6 +26,7 @@ from exporter.appkeys import (
     HookAuth,
 )
 from exporter.background import StoreUpkeep, every, stop
+from exporter.basicauth import BasicAuth
 from exporter.config import Config
 from exporter.exposition import Exposition, GovernanceCollector
 from exporter.health import Health
@@ -31,6 +34,7 @@ from exporter.hooksecret import load_or_generate
 from exporter.labels import LabelPolicy
 from exporter.ledger import Ledger, limits
 from exporter.selfmetrics import SelfMetrics
+from exporter.server import guards_middleware
 from exporter.state import MetricState
 from exporter.store.base import Store, StoreError
 
@@ -41,6 +45,7 @@ def make_app(
     *,
     clock: Callable[[], float] = time.time,
     registry: CollectorRegistry | None = None,
+    access: Access | None = None,
     refresh_interval: float = 1.0,
     probe_interval: float = 2.0,
 ) -> web.Application:
@@ -54,8 +59,14 @@ def make_app(
     health = Health(self_metrics)
     self_metrics.ready.set_function(lambda: float(health.ready))
 
+    access = (
+        access if access is not None else Access(BasicAuth(config.web.users), config.web.headers)
+    )
     # aiohttp refuses to buffer more than client_max_size: the hook body cap.
-    app = web.Application(client_max_size=config.max_body_bytes)
+    app = web.Application(
+        client_max_size=config.max_body_bytes,
+        middlewares=[guards_middleware(list(access.guards)), access_middleware(access)],
+    )
     app[CONFIG] = config
     app[REGISTRY] = registry
     app[SELF_METRICS] = self_metrics

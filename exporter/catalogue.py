@@ -125,8 +125,7 @@ LABEL_OVERFLOW: Final = MetricSpec(
 SERIES: Final = MetricSpec(
     "okta_group_push_exporter_series",
     MetricType.GAUGE,
-    "Event-derived series exposed now, by metric.",
-    ("metric",),
+    "Event-derived series exposed now (all okta_group_push_* series), against --labels.max-series.",
 )
 
 GOVERNANCE_METRICS: Final = (LABEL_OVERFLOW, SERIES)

@@ -6,17 +6,21 @@ import argparse
 import asyncio
 import logging
 import os
+import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import orjson
-from aiohttp import web
 
-from exporter import __version__, logs
+from exporter import __version__, logs, server, webconfig
+from exporter.access import Access
 from exporter.app import make_app
-from exporter.config import Config, ConfigError, add_flags, build
+from exporter.basicauth import BasicAuth
+from exporter.config import Config, ConfigError, ListenAddress, add_flags, build
 from exporter.hooksecret import META_KEY
 from exporter.store import make_store
 from exporter.store.base import Store, StoreError, encode_series
@@ -33,6 +37,11 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
     add_flags(commands.add_parser("serve", help="Run the exporter (the default command)."))
     add_flags(commands.add_parser("check-config", help="Validate the configuration and exit."))
+    add_flags(
+        commands.add_parser(
+            "healthcheck", help="Exit 0 when the local exporter answers /-/healthy (for Docker)."
+        )
+    )
     state = commands.add_parser("state", help="Inspect or maintain the stored state.")
     actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, text in STATE_ACTIONS.items():
@@ -60,26 +69,76 @@ def load_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config 
 
 def serve(config: Config) -> int:
     logs.setup(config.log_level, config.log_format)
-    app = make_app(config, make_store(config))
+    try:
+        context = webconfig.ssl_context(config.web.tls) if config.web.tls else None
+    except (OSError, ssl.SSLError) as exc:
+        print(f"okta-group-push-exporter: --web.config.file: TLS: {exc}", file=sys.stderr)
+        return 1
+    listeners = 2 if config.okta_listen else 1
+    max_connections = config.max_connections or server.default_max_connections(listeners)
+    guards = [
+        server.ConnectionGuard(max_connections, config.read_timeout) for _ in range(listeners)
+    ]
+    access = Access(BasicAuth(config.web.users), config.web.headers, guards)
+    app = make_app(config, make_store(config), access=access)
+
+    def reload() -> None:
+        """SIGHUP: re-read the web config file; a broken file keeps the previous one."""
+        if config.web_config_file is None:
+            return
+        try:
+            fresh = webconfig.load(config.web_config_file)
+            if context is not None and fresh.tls is not None:
+                webconfig.update_context(context, fresh.tls)
+        except (webconfig.WebConfigError, OSError, ssl.SSLError) as exc:
+            log.error("web config not reloaded, keeping the previous one",
+                      extra={"fields": {"error": str(exc)}})  # fmt: skip
+            return
+        if (context is None) != (fresh.tls is None):
+            log.warning("turning TLS on or off takes a restart; the rest was reloaded")
+        access.basic_auth.replace(fresh.users)
+        access.headers = fresh.headers
+        log.info("web config reloaded", extra={"fields": {"users": len(fresh.users)}})
+
     log.info(
         "starting",
         extra={
             "fields": {
                 "version": __version__,
                 "listen": str(config.listen),
+                "okta_listen": str(config.okta_listen or config.listen),
+                "tls": context is not None,
+                "basic_auth": access.basic_auth.enabled,
                 "storage": config.storage_backend,
             }
         },
     )
-    web.run_app(
-        app,
-        host=config.listen.host,
-        port=config.listen.port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-    )
+    asyncio.run(server.serve(config, app, guards, context, reload))
     return 0
+
+
+def healthcheck(config: Config) -> int:
+    """GET /-/healthy on the local listener: any answer of the process (200, or 401 behind
+    basic auth) means it is alive."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(  # noqa: S104
+        config.listen.host, config.listen.host
+    )
+    scheme = "https" if config.web.tls else "http"
+    url = f"{scheme}://{ListenAddress(host, config.listen.port)}/-/healthy"
+    context = None
+    if config.web.tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False  # loopback, our own certificate
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=context) as response:  # noqa: S310
+            status: int = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if status in (200, 401) else 1
 
 
 # --- `state` ------------------------------------------------------------------------------
@@ -162,6 +221,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             print(f"{flag} = {value}")
         print("configuration OK")
         return 0
+    if args.command == "healthcheck":
+        return healthcheck(config)
     if args.command == "state":
         return asyncio.run(_state(args.action, config))
     return serve(config)

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
+from exporter import webconfig
 from exporter.labels import ACTOR_MODES, FILTERED, OTHER, SOURCES
+from exporter.webconfig import WebConfig
 
 ENV_PREFIX: Final = "OKTA_GROUP_PUSH_"
 # The contract names this variable: it holds the secret itself, not a file.
@@ -49,6 +51,12 @@ class Config:
     """Everything `serve` needs, validated. Secrets are kept out of `repr`."""
 
     listen: ListenAddress = ListenAddress("0.0.0.0", 9947)  # noqa: S104 - an exporter listens on all interfaces by default
+    okta_listen: ListenAddress | None = None
+    web_config_file: Path | None = None
+    web: WebConfig = field(default_factory=WebConfig)
+    read_timeout: float = 10.0
+    shutdown_timeout: float = 10.0
+    max_connections: int | None = None
     telemetry_path: str = "/metrics"
     storage_path: Path = Path("data")
     storage_backend: str = "auto"
@@ -183,22 +191,29 @@ def mask_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{MASK}@{netloc}"))
 
 
-def split_secrets(text: str) -> tuple[str, ...]:
-    """Several secrets for rotation: one per line in a file, or comma-separated in the env."""
-    return tuple(s.strip() for s in re.split(r"[\n,]", text) if s.strip())
-
-
 def at_least(minimum: int) -> Callable[[str], int]:
+    """Whole numbers from `minimum` up."""
+
     def parse(text: str) -> int:
         try:
-            value = int(text.strip().replace("_", ""))
+            value = int(text.strip())
         except ValueError:
             raise ValueError("expected a whole number") from None
         if value < minimum:
-            raise ValueError(f"must be at least {minimum}")
+            raise ValueError(
+                "must be greater than zero" if minimum == 1 else f"must be at least {minimum}"
+            )
         return value
 
     return parse
+
+
+parse_positive_int: Final = at_least(1)
+
+
+def split_secrets(text: str) -> tuple[str, ...]:
+    """Several secrets for rotation: one per line in a file, or comma-separated in the env."""
+    return tuple(s.strip() for s in re.split(r"[\n,]", text) if s.strip())
 
 
 def parse_regex(text: str) -> re.Pattern[str]:
@@ -252,7 +267,7 @@ LABEL_OPTIONS: Final[tuple[Option, ...]] = (
         "labels_max_values",
         "Most distinct values of each of application, group, actor and event_type, "
         f"{OTHER} included; further values are counted under {OTHER}.",
-        at_least(1),
+        parse_positive_int,
     ),
     Option(
         "--labels.max-series",
@@ -264,7 +279,7 @@ LABEL_OPTIONS: Final[tuple[Option, ...]] = (
         "--labels.max-length",
         "labels_max_length",
         "Label values are cut to this many characters.",
-        at_least(1),
+        parse_positive_int,
     ),
     Option(
         "--labels.application",
@@ -314,6 +329,42 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "listen",
         "Address to listen on for hooks, metrics and the landing page.",
         parse_listen_address,
+    ),
+    Option(
+        "--okta.listen-address",
+        "okta_listen",
+        "A separate address for the hook endpoints only (the web address then serves metrics, "
+        "the landing page and health). Unset: one listener serves everything.",
+        parse_listen_address,
+    ),
+    Option(
+        "--web.config.file",
+        "web_config_file",
+        "Exporter-toolkit web config (YAML): tls_server_config for both listeners, "
+        "basic_auth_users (bcrypt) for metrics, landing page and health. Re-read on SIGHUP.",
+        parse_path,
+    ),
+    Option(
+        "--web.read-timeout",
+        "read_timeout",
+        "A request must arrive whole (headers and body) within this time, else the "
+        "connection is closed (or 408).",
+        parse_duration,
+        _show_duration,
+    ),
+    Option(
+        "--web.max-connections",
+        "max_connections",
+        "Open connections per listener; at the cap the oldest idle one is closed. "
+        "Default: 1024, or less below a low file descriptor limit.",
+        parse_positive_int,
+    ),
+    Option(
+        "--web.shutdown-timeout",
+        "shutdown_timeout",
+        "On SIGTERM, how long in-flight requests may take before the exporter exits.",
+        parse_duration,
+        _show_duration,
     ),
     Option(
         "--web.telemetry-path",
@@ -427,6 +478,36 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
         except ValueError as exc:
             problems.append(f"{origin}: {exc} (got {text!r})")
 
+    _secrets(values, environ, problems)
+    web_file = values.get("web_config_file")
+    if web_file is not None:
+        try:
+            values["web"] = webconfig.load(web_file)
+        except webconfig.WebConfigError as exc:
+            problems += [f"--web.config.file: {problem}" for problem in exc.problems]
+    okta_listen = values.get("okta_listen")
+    if okta_listen is not None and okta_listen == values.get("listen", Config().listen):
+        problems.append("--okta.listen-address: must differ from --web.listen-address")
+
+    backend = values.get("storage_backend", "auto")
+    if backend == "auto":
+        backend = "redis" if values.get("redis_url") else "sqlite"
+    values["storage_backend"] = backend
+    if backend == "redis" and not values.get("redis_url"):
+        problems.append("--storage.backend: redis needs --storage.redis-url")
+    storage = values.get("storage_path", Config().storage_path)
+    problem = _storage_problem(storage) if backend == "sqlite" else None
+    if problem:
+        problems.append(f"--storage.path: {problem}")
+
+    if problems:
+        raise ConfigError(problems)
+    known = {f.name for f in fields(Config)}
+    return Config(**{k: v for k, v in values.items() if k in known})
+
+
+def _secrets(values: dict[str, Any], environ: Mapping[str, str], problems: list[str]) -> None:
+    """The hook secrets from --okta.hook-secret-file or OKTA_HOOK_SECRET, never both."""
     secret_file = values.get("hook_secret_file")
     env_secret = environ.get(HOOK_SECRET_ENV)
     if secret_file is not None and env_secret:
@@ -445,22 +526,6 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
         if not secrets:
             problems.append(f"{HOOK_SECRET_ENV}: is set but holds no secret")
         values["hook_secrets"] = secrets
-
-    backend = values.get("storage_backend", "auto")
-    if backend == "auto":
-        backend = "redis" if values.get("redis_url") else "sqlite"
-    values["storage_backend"] = backend
-    if backend == "redis" and not values.get("redis_url"):
-        problems.append("--storage.backend: redis needs --storage.redis-url")
-    storage = values.get("storage_path", Config().storage_path)
-    problem = _storage_problem(storage) if backend == "sqlite" else None
-    if problem:
-        problems.append(f"--storage.path: {problem}")
-
-    if problems:
-        raise ConfigError(problems)
-    known = {f.name for f in fields(Config)}
-    return Config(**{k: v for k, v in values.items() if k in known})
 
 
 def _reason(exc: BaseException) -> str:

@@ -207,10 +207,35 @@ def _collect(
     return tuple(events), tuple(skipped)
 
 
+MAX_DEPTH: Final = 32  # Okta's LogEvents nest about 6 deep
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply the JSON text nests arrays and objects (brackets inside strings ignored).
+
+    Checked before decoding: orjson accepts 1024 levels, deep enough that repr, logging
+    or re-serialising the result would hit Python's recursion limit (reliability.md s3).
+    """
+    skeleton = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for char in skeleton:
+        if char in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def loads(body: bytes | str) -> Any:
     """JSON text -> Python value; PayloadError with a one-line reason when it is not JSON."""
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and json_depth(data) > MAX_DEPTH:
+        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        return orjson.loads(body)
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(f"invalid JSON: {exc}") from None
 

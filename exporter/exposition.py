@@ -76,9 +76,7 @@ class GovernanceCollector(Collector):
             overflow.add_metric([label], count)
         yield overflow
         series = _family(catalogue.SERIES)
-        counts = self._state.counts()
-        for spec in catalogue.EVENT_METRICS:
-            series.add_metric([spec.name], counts.get(spec.name, 0))
+        series.add_metric([], self._state.count())
         yield series
 
 

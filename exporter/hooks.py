@@ -8,6 +8,7 @@ status on which Okta retries (research/okta.md section 2.4).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -86,10 +87,18 @@ async def _check_and_record(
         fields["outcome"] = "too_large"
         return _error(413, too_large)
     try:
-        body = await request.read()  # aiohttp stops reading at client_max_size
+        # aiohttp stops reading at client_max_size, counting decompressed bytes, so a
+        # small gzip body that expands past the cap is refused while it expands.
+        async with asyncio.timeout(config.read_timeout):
+            body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         fields["outcome"] = "too_large"
         return _error(413, too_large)
+    except TimeoutError:
+        fields["outcome"] = "timeout"
+        return _error(
+            408, f"body not received within {config.read_timeout:g} s", Connection="close"
+        )
     try:
         batch = parse(loads(body))
     except PayloadError as exc:

@@ -268,10 +268,6 @@ class MetricState:
         """Series reserved by batches between planning and commit."""
         return len(self._pending)
 
-    def counts(self) -> dict[str, int]:
-        """Series per metric name."""
-        return {name: len(series) for name, series in self._values.items()}
-
     def overflow(self) -> dict[str, int]:
         """Counted events whose value a cap replaced, by label (SERIES_CAP: the series cap)."""
         return dict(self._overflow)

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -56,13 +57,19 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+def http_get(
+    url: str,
+    timeout: float = 5.0,
+    headers: dict[str, str] | None = None,
+    context: ssl.SSLContext | None = None,
+) -> tuple[int, bytes]:
     """GET `url` -> (status, body); connection errors give status 0.
 
     A body cut short (a streamed /metrics when the process dies mid-scrape) is one too.
     """
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback only
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -78,10 +85,12 @@ class Service:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    context: ssl.SSLContext | None = None  # set: the service speaks HTTPS
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -104,6 +113,8 @@ def start(
     ready_path: str,
     *,
     env: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> Service:
     """Start `argv`, then wait until GET ready_path on `port` answers 200."""
     log_path = workdir / f"{name}-{port}.log"
@@ -111,12 +122,13 @@ def start(
         process = subprocess.Popen(
             argv, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=env
         )
-    service = Service(name, port, process, log_path)
+    service = Service(name, port, process, log_path, context)
 
     def answers() -> bool:
         if process.poll() is not None:
             pytest.fail(f"{name} exited with {process.returncode}:\n{service.log()}")
-        return http_get(service.url + ready_path, timeout=1)[0] == 200
+        status = http_get(service.url + ready_path, timeout=1, headers=headers, context=context)[0]
+        return status == 200
 
     try:
         wait_until(answers, 30, f"{name} to answer on {service.url}{ready_path}")
@@ -179,15 +191,20 @@ def start_exporter(
     secret: str | None = "test-secret",
     env: dict[str, str] | None = None,
     ready: bool = True,
+    wrapper: tuple[str, ...] = (),
+    probe_headers: dict[str, str] | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> Service:
     """The exporter as a real process (`python -m exporter serve`) on a free port.
 
     `secret=None` starts it with no configured hook secret, so it generates one. With
     `ready=False` it waits only for liveness (for tests that start it on broken storage).
+    `wrapper` prefixes the command (e.g. `prlimit --nofile=256:256 --`).
     """
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [
+        *wrapper,
         sys.executable,
         "-m",
         "exporter",
@@ -202,7 +219,16 @@ def start_exporter(
     if secret is not None:
         environment["OKTA_HOOK_SECRET"] = secret
     probe = "/-/ready" if ready else "/-/healthy"
-    return start("exporter", argv, port, workdir, probe, env=environment)
+    return start(
+        "exporter",
+        argv,
+        port,
+        workdir,
+        probe,
+        env=environment,
+        headers=probe_headers,
+        context=context,
+    )
 
 
 def post_json(url: str, document: object, secret: str = "test-secret") -> int:
@@ -269,3 +295,27 @@ def start_redis(workdir: Path, port: int | None = None, *, persist: bool = False
 
     wait_until(answers, 20, f"redis-server on port {port}")
     return Redis(port, process, workdir)
+
+
+def alertmanager_binary() -> str:
+    """Alertmanager's path: Debian names it `prometheus-alertmanager`, upstream `alertmanager`."""
+    return shutil.which("prometheus-alertmanager") or require_binary("alertmanager")
+
+
+def start_alertmanager(workdir: Path, config: dict[str, Any]) -> Service:
+    """Alertmanager with `config` on a free port, clustering off (nothing else is bound)."""
+    binary = alertmanager_binary()
+    port = free_port()
+    home = workdir / "alertmanager"
+    home.mkdir(parents=True, exist_ok=True)
+    config_path = home / "alertmanager.yml"
+    config_path.write_text(json.dumps(config))  # JSON is YAML
+    argv = [
+        binary,
+        f"--config.file={config_path}",
+        f"--storage.path={home / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+        "--log.level=debug",
+    ]
+    return start("alertmanager", argv, port, home, "/-/ready")

@@ -20,7 +20,7 @@ PINNED = {
     "okta_group_push_exporter_ready": ("gauge", ()),
     "okta_group_push_exporter_build_info": ("gauge", ("version", "python_version")),
     "okta_group_push_exporter_label_overflow_total": ("counter", ("label",)),
-    "okta_group_push_exporter_series": ("gauge", ("metric",)),
+    "okta_group_push_exporter_series": ("gauge", ()),
 }
 
 

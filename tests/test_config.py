@@ -202,7 +202,7 @@ def test_label_governance_problems_are_reported_together() -> None:
         )
     problems = info.value.problems
     assert len(problems) == 5
-    assert "--labels.max-values: must be at least 1 (got '0')" in problems
+    assert "--labels.max-values: must be greater than zero (got '0')" in problems
     assert "--labels.max-series: expected a whole number (got 'many')" in problems
     assert any(p.startswith("--labels.actor: expected one of") for p in problems)
     assert any(

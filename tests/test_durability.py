@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.builders import failure_event
 from tests.services import (
     Service,
     http_get,
@@ -31,21 +31,11 @@ from tests.services import (
 )
 
 pytestmark = pytest.mark.integration
-TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 Series = tuple[str, str, str]
 
 
-def event(app: str, group: str, actor: str = "Ada") -> dict[str, object]:
-    return {
-        "uuid": str(uuid.uuid4()),
-        "published": "2026-11-28T10:00:00Z",
-        "eventType": TERMINAL,
-        "actor": {"displayName": actor},
-        "target": [
-            {"type": "AppInstance", "displayName": app},
-            {"type": "UserGroup", "displayName": group},
-        ],
-    }
+def event(app: str, group: str) -> dict[str, object]:
+    return failure_event(app, group)
 
 
 def deliveries(count: int, per: int = 3) -> tuple[list[dict[str, object]], Counter[Series]]:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.builders import RETRIED, TERMINAL, failure_event
 from tests.services import post_json, start_exporter, start_prometheus, wait_until
 
 pytestmark = pytest.mark.integration
-TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
-RETRIED = "application.provision.group_push.mapping.update.or.delete.failed"
-
-
-def failure(event_type: str, app: str, group: str, actor: str) -> dict[str, object]:
-    return {
-        "uuid": str(uuid.uuid4()),
-        "published": "2026-11-28T10:00:00.000Z",
-        "eventType": event_type,
-        "actor": {"id": "00u1", "type": "User", "displayName": actor},
-        "outcome": {"result": "FAILURE"},
-        "target": [
-            {"id": "0oa1", "type": "AppInstance", "displayName": app},
-            {"id": "00g1", "type": "UserGroup", "displayName": group},
-        ],
-    }
 
 
 def test_prometheus_stores_exactly_the_counts_that_were_posted(tmp_path: Path) -> None:
@@ -34,9 +18,9 @@ def test_prometheus_stores_exactly_the_counts_that_were_posted(tmp_path: Path) -
     try:
         prometheus = start_prometheus(tmp_path, [f"127.0.0.1:{exporter.port}"])
         events = [
-            *(failure(TERMINAL, "Slack", "Engineering", "Ada") for _ in range(3)),
-            *(failure(RETRIED, "Slack", "Engineering", "Ada") for _ in range(2)),
-            failure(TERMINAL, 'AWS "IAM" Identity Center', "Finance\\Ops", "Bob"),
+            *(failure_event("Slack", "Engineering", "Ada", event_type=TERMINAL) for _ in range(3)),
+            *(failure_event("Slack", "Engineering", "Ada", event_type=RETRIED) for _ in range(2)),
+            failure_event('AWS "IAM" Identity Center', "Finance\\Ops", "Bob", event_type=TERMINAL),
         ]
         envelope = {"eventType": "com.okta.event_hook", "eventId": "d1", "data": {"events": events}}
         assert post_json(f"{exporter.url}/hooks/okta", envelope) == 204

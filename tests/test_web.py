@@ -16,30 +16,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.app import make_app
 from exporter.config import Config
 from exporter.store.memory import MemoryStore
+from tests.builders import envelope, failure_event
 from tests.conftest import NOW, ROTATED, SECRET, Client, auth
 from tests.services import require_binary
 
-TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 NASTY = 'quote " backslash \\ newline \n tab \t ünïcødé 🚀 {braces}=,'
 
 
-def envelope(*events: dict[str, object]) -> dict[str, object]:
-    return {"eventType": "com.okta.event_hook", "data": {"events": list(events)}}
-
-
-def failure(
-    uuid: str, app: str = "Slack", group: str = "Eng", actor: str = "Ada"
-) -> dict[str, object]:
-    return {
-        "uuid": uuid,
-        "eventType": TERMINAL,
-        "published": "2026-11-20T09:15:00Z",
-        "actor": {"displayName": actor},
-        "target": [
-            {"type": "AppInstance", "displayName": app},
-            {"type": "UserGroup", "displayName": group},
-        ],
-    }
+def failure(uuid: str, app: str = "Slack", group: str = "Eng", actor: str = "Ada") -> object:
+    return failure_event(app, group, actor, uuid=uuid)
 
 
 async def test_metrics_expose_posted_failures_with_escaped_labels(client: Client) -> None:
@@ -143,11 +128,11 @@ async def test_governance_metrics_are_exposed_from_the_start(client: Client) -> 
         "group": 0.0,
         "__series__": 0.0,
     }
-    series = families["okta_group_push_exporter_series"]
-    assert {s.value for s in series.samples} == {0.0}
+    (series,) = families["okta_group_push_exporter_series"].samples
+    assert series.value == 0
 
 
-def attack(first: int, count: int) -> list[dict[str, object]]:
+def attack(first: int, count: int) -> list[object]:
     """Failures each naming a new group and a new actor, as a hook-secret holder could."""
     return [
         failure(f"attack-{i}", app=f"app {i % 7}", group=f"group {i}", actor=f"actor {i}@evil.test")
@@ -163,7 +148,7 @@ async def test_attack_of_distinct_actors_and_groups_is_bounded_and_exact(
     max_values, max_series = config.labels_max_values, config.labels_max_series
     client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
 
-    async def post(events: list[dict[str, object]]) -> None:
+    async def post(events: list[object]) -> None:
         for start in range(0, len(events), 100):
             response = await client.post(
                 "/hooks/okta", json=envelope(*events[start : start + 100]), headers=auth()

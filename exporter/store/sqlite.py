@@ -160,10 +160,11 @@ class SqliteStore:
                 group, self._pending = self._pending, []
                 try:
                     results = await self._run(partial(_write, group=group))
-                except StoreError as exc:
+                except Exception as exc:  # no waiter may hang on a bug either
+                    error = exc if isinstance(exc, StoreError) else StoreError(f"SQLite: {exc!r}")
                     for _, _, future in group:
                         if not future.done():
-                            future.set_exception(exc)
+                            future.set_exception(error)
                 else:
                     self._generation += 1
                     for (_, _, future), result in zip(group, results, strict=True):

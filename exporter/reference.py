@@ -1,0 +1,86 @@
+"""The README's configuration and metrics references, generated from the code itself.
+
+`python -m exporter.reference` rewrites the marked sections of README.md; a test fails
+when they drift from `config.OPTIONS` or the metric catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from exporter import catalogue
+from exporter.config import HOOK_SECRET_ENV, OPTIONS, Config
+
+
+def config_table() -> str:
+    defaults = Config()
+    rows = [
+        "| Flag | Environment variable | Default | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for option in OPTIONS:
+        default = getattr(defaults, option.attr)
+        shown = "" if default is None else f"`{option.show(default)}`"
+        text = option.help.replace("|", "\\|")
+        rows.append(f"| `{option.flag}` | `{option.env}` | {shown} | {text} |")
+    rows.append(
+        f"| | `{HOOK_SECRET_ENV}` | | The hook secret itself; several comma-separated during "
+        "a rotation. |"
+    )
+    return "\n".join(rows)
+
+
+def metrics_table() -> str:
+    rows = ["| Metric | Type | Labels | Meaning |", "|---|---|---|---|"]
+    for spec in catalogue.ALL_METRICS:
+        labels = ", ".join(spec.labels)
+        rows.append(f"| `{spec.name}` | {spec.type.value} | {labels} | {spec.help} |")
+    return "\n".join(rows)
+
+
+RULES = Path(__file__).resolve().parent.parent / "grafana" / "alerts" / "okta-group-push.rules.yml"
+
+
+def alerts_table() -> str:
+    """From the rule file in a source checkout (the README is only generated there)."""
+    import yaml  # noqa: PLC0415 - a dependency of the web config; needed here only
+
+    rows = ["| Alert | Severity | For | Summary |", "|---|---|---|---|"]
+    for group in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                name = rule["alert"]
+                anchor = f"docs/runbooks.md#{name.lower()}"
+                rows.append(
+                    f"| [`{name}`]({anchor}) | {rule['labels']['severity']} | "
+                    f"{rule.get('for', '')} | {rule['annotations']['summary']} |"
+                )
+    return "\n".join(rows)
+
+
+SECTIONS = {"config": config_table, "metrics": metrics_table, "alerts": alerts_table}
+
+
+def render(readme: str) -> str:
+    """`readme` with every `<!-- BEGIN name -->...<!-- END name -->` section regenerated."""
+    for name, make in SECTIONS.items():
+        pattern = re.compile(
+            rf"(<!-- BEGIN {name} \(generated.*?-->\n)(?:.*?\n)?(<!-- END {name} -->)", re.DOTALL
+        )
+        match = pattern.search(readme)
+        if match is None:
+            raise ValueError(f"README.md has no generated {name} section")
+        readme = readme[: match.end(1)] + make() + "\n" + readme[match.start(2) :]
+    return readme
+
+
+def main() -> int:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("README.md")
+    path.write_text(render(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""The image recipe: hadolint-clean, and its entrypoint works from a fresh venv as built.
+
+Docker cannot build here, so the test does what the Dockerfile does: a fresh venv, `pip
+install .`, the final stage's ENV, then ENTRYPOINT + CMD and the HEALTHCHECK command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import free_port, http_get, require_binary, wait_until
+
+ROOT = Path(__file__).parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def final_stage() -> list[tuple[str, str]]:
+    """(instruction, arguments) of the last stage, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    lines = [
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
+    last_from = max(i for i, line in enumerate(lines) if line.upper().startswith("FROM "))
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines[last_from:]]
+
+
+def instruction(name: str) -> str:
+    values = [args for inst, args in final_stage() if inst == name]
+    assert values, f"the final stage has no {name}"
+    return values[-1]
+
+
+def env() -> dict[str, str]:
+    pairs = shlex.split(" ".join(args for inst, args in final_stage() if inst == "ENV"))
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def test_hadolint_passes() -> None:
+    hadolint = require_binary(str(Path(sys.executable).parent / "hadolint"))
+    result = subprocess.run(
+        [hadolint, str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_final_stage_is_non_root_with_state_volume_healthcheck_and_labels() -> None:
+    assert instruction("USER").split(":")[0] not in ("root", "0")
+    assert json.loads(instruction("VOLUME")) == [env()["OKTA_GROUP_PUSH_STORAGE_PATH"]]
+    assert "healthcheck" in instruction("HEALTHCHECK")
+    labels = " ".join(args for inst, args in final_stage() if inst == "LABEL")
+    for key in ("title", "description", "version", "licenses", "source"):
+        assert f"org.opencontainers.image.{key}=" in labels
+    assert instruction("EXPOSE") == "9947"
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "tests", "data"} <= set(ignored)
+
+
+@pytest.mark.integration
+def test_entrypoint_runs_from_a_fresh_venv_as_the_image_does(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile", str(ROOT)],
+        check=True, timeout=600,
+    )  # fmt: skip
+    state = tmp_path / "state"
+    port = free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OKTA_")},
+        **env(),
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "OKTA_GROUP_PUSH_STORAGE_PATH": str(state),
+        "OKTA_GROUP_PUSH_WEB_LISTEN_ADDRESS": f"127.0.0.1:{port}",
+    }
+    command = json.loads(instruction("ENTRYPOINT")) + json.loads(instruction("CMD"))
+    health = json.loads(instruction("HEALTHCHECK").split("CMD", 1)[1])
+    log = (tmp_path / "exporter.log").open("wb")
+    process = subprocess.Popen(command, env=environment, cwd=tmp_path, stdout=log, stderr=log)
+    log.close()
+    try:
+        wait_until(
+            lambda: http_get(f"http://127.0.0.1:{port}/-/healthy", timeout=1)[0] == 200,
+            30,
+            "the image's command to serve",
+        )
+        assert subprocess.run(health, env=environment, check=False).returncode == 0
+        assert (state / "state.db").exists()
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    assert subprocess.run(health, env=environment, check=False, capture_output=True).returncode == 1

@@ -1,0 +1,457 @@
+"""The Grafana dashboard: generated from grafana/mixin, well-formed, and its queries work.
+
+Grafana itself is not installable here, so the dashboard is checked through its JSON and
+through its queries, run with the variables filled in against a real Prometheus that
+scrapes a real exporter and evaluates the bundled rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from exporter import catalogue
+from grafana.mixin import (
+    DASHBOARD_PROVISIONING,
+    DATASOURCE_PROVISIONING,
+    build,
+    metrics,
+    stale,
+)
+from grafana.mixin.config import CONFIG
+from grafana.mixin.dashboard import DATASOURCE, IMPORT_INPUT
+from grafana.mixin.rules import recording_rules
+from tests.builders import RETRIED, envelope, failure_event
+from tests.grafana_dashboard import (
+    BUILTINS,
+    ROOT,
+    Query,
+    load,
+    load_import,
+    panels,
+    queries,
+    referenced_variables,
+    substitute,
+    variables,
+    walk,
+)
+from tests.services import (
+    Prometheus,
+    Service,
+    http_get,
+    post_json,
+    start_exporter,
+    start_prometheus,
+    wait_until,
+)
+
+FILTER_VARIABLES = ("job", "instance", "application", "group", "actor")
+NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
+# --- one source --------------------------------------------------------------------------
+
+
+def test_generated_files_are_up_to_date() -> None:
+    """Dashboards, provisioning, rules and routing are what grafana/mixin generates now."""
+    assert stale() == [], "out of date: run `python -m grafana.mixin` and commit the result"
+
+
+def test_generation_is_deterministic() -> None:
+    assert build() == build()
+
+
+# --- structure ---------------------------------------------------------------------------
+
+
+def test_dashboard_identity_is_stable() -> None:
+    board = load()
+    assert board["id"] is None
+    assert board["uid"] == CONFIG.dashboard_uid
+    assert re.fullmatch(r"[a-zA-Z0-9_-]{1,40}", board["uid"])
+    assert board["schemaVersion"] == CONFIG.schema_version == 37
+    assert board["tags"] == list(CONFIG.dashboard_tags)
+    assert board["refresh"] == "30s"
+    assert board["title"] == "Okta Group Push"
+
+
+def test_every_query_uses_the_datasource_variable() -> None:
+    board = load()
+    datasource = variables(board)["datasource"]
+    assert datasource["type"] == "datasource"
+    assert datasource["query"] == "prometheus"
+    assert datasource["current"] == {}
+    for panel in panels(board):
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"] == DATASOURCE, panel["title"]
+        assert panel["targets"], panel["title"]
+        assert all(t["datasource"] == DATASOURCE for t in panel["targets"]), panel["title"]
+    for name in FILTER_VARIABLES:
+        assert variables(board)[name]["datasource"] == DATASOURCE
+    # No datasource is named by uid anywhere (Grafana's built-in annotation aside).
+    for key, value in walk(board):
+        if key == "datasource" and value != DATASOURCE:
+            assert value == {"type": "grafana", "uid": "-- Grafana --"}, value
+    assert "${DS_" not in json.dumps(board)
+
+
+def test_panel_ids_are_unique_and_the_layout_does_not_overlap() -> None:
+    board = load()
+    ids = [p["id"] for p in panels(board)]
+    assert len(ids) == len(set(ids))
+    assert all(isinstance(i, int) and i > 0 for i in ids)
+    cells: dict[tuple[int, int], str] = {}
+    for panel in panels(board):
+        grid = panel["gridPos"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
+
+
+def test_panels_have_unique_ref_ids_and_a_description() -> None:
+    for panel in panels(load()):
+        if panel["type"] == "row":
+            continue
+        refs = [t["refId"] for t in panel["targets"]]
+        assert len(refs) == len(set(refs)), panel["title"]
+        assert panel["description"], panel["title"]
+
+
+def test_filter_variables_are_multi_select_with_all_from_label_values() -> None:
+    by_name = variables(load())
+    assert list(by_name) == ["datasource", *FILTER_VARIABLES]
+    for name in FILTER_VARIABLES:
+        variable = by_name[name]
+        assert variable["type"] == "query"
+        assert variable["multi"] is True and variable["includeAll"] is True
+        assert variable["allValue"] == ".*"
+        assert re.fullmatch(rf"label_values\(.+, {name}\)", variable["query"]), variable
+        assert variable["definition"] == variable["query"]
+
+
+def test_every_variable_is_used_and_every_used_variable_is_defined() -> None:
+    board = load()
+    defined = set(variables(board))
+    used: set[str] = set()
+    for panel in panels(board):
+        used |= referenced_variables(json.dumps(panel))
+    for variable in variables(board).values():
+        used |= referenced_variables(
+            variable.get("query", "") if variable["type"] == "query" else ""
+        )
+    assert used - BUILTINS <= defined, used - BUILTINS - defined
+    # The datasource variable is used by every panel; the others by queries or other variables.
+    assert defined - {"datasource"} <= used, (defined - {"datasource"}) - used
+    assert "datasource" in used
+
+
+def test_queries_take_their_windows_from_grafana() -> None:
+    """No fixed `[5m]`: `$__rate_interval` per point, `$__range` for time range totals."""
+    for query in queries(load()):
+        for window in re.findall(r"\[([^\]]+)\]", query.expr):
+            assert window in ("$__rate_interval", "$__range"), (query.panel, window)
+
+
+def test_counters_count_series_born_in_the_window() -> None:
+    """Every increase() comes with the born-series term (see grafana/mixin/promql.py)."""
+    for query in queries(load()):
+        increases = query.expr.count("increase(")
+        assert query.expr.count("count_over_time(") == increases, query.panel
+        scrapes = re.findall(r"sum_over_time\((\w+)\{", query.expr)
+        assert len(scrapes) == increases, query.panel
+        assert set(scrapes) <= {"up", "okta_group_push_exporter_ready"}, query.panel
+
+
+def test_event_derived_metrics_are_folded_across_replicas() -> None:
+    event_derived = metrics.EVENT_DERIVED
+    for query in queries(load()):
+        names = set(NAME.findall(query.expr))
+        if names & event_derived:
+            assert "max without (instance)" in query.expr, (query.panel, query.expr)
+
+
+def test_queries_read_only_known_metrics_and_recording_rules() -> None:
+    known = {spec.name for spec in catalogue.ALL_METRICS} | set(metrics.PLANNED) | {"up"}
+    recorded = {r.record for r in recording_rules(CONFIG)}
+    used_recordings = set()
+    board = load()
+    texts = [q.expr for q in queries(board)] + [
+        v["query"] for v in variables(board).values() if v["type"] == "query"
+    ]
+    for text in texts:
+        for name in NAME.findall(text):
+            if name.startswith("okta_group_push_"):
+                assert name in known, name
+            if name.count(":") == 2:
+                assert name in recorded, name
+                used_recordings.add(name)
+    assert used_recordings, "the dashboard should use the recording rules it documents"
+
+
+def test_planned_metrics_match_the_catalogue_once_they_land() -> None:
+    for spec in catalogue.ALL_METRICS:
+        if spec.name in metrics.PLANNED:
+            assert spec.labels == metrics.PLANNED[spec.name], spec.name
+
+
+def test_overview_and_health_rows_hold_the_panels_the_issue_lists() -> None:
+    titles = [p["title"] for p in panels(load())]
+    rows = [p["title"] for p in panels(load()) if p["type"] == "row"]
+    assert rows == ["Overview", "Failures by application, group and actor", "Exporter health"]
+    overview = titles[titles.index(rows[0]) + 1 : titles.index(rows[1])]
+    assert overview == [
+        "Failures",
+        "Terminal / retried",
+        "Mappings failing now",
+        "Since last failure",
+        "Exporter up",
+    ]
+    for title in (
+        "Failures by application",
+        "Failures by group",
+        "Top groups",
+        "Top actors",
+        "Failure reasons",
+        "Hook requests by outcome",
+        "Events: received, duplicate, invalid",
+        "Rejected hook requests",
+        "System Log poller lag",
+        "Okta API budget",
+        "Series and label overflow",
+    ):
+        assert title in titles[titles.index(rows[1]) :]
+
+
+def test_an_application_drills_down_to_its_groups() -> None:
+    board = load()
+    by_title = {p["title"]: p for p in panels(board)}
+    links = by_title["Failures by application"]["fieldConfig"]["defaults"]["links"]
+    assert any(
+        f"/d/{CONFIG.dashboard_uid}/" in link["url"]
+        and "var-application=${__field.labels.application}" in link["url"]
+        for link in links
+    )
+    overrides = by_title["Top groups"]["fieldConfig"]["overrides"]
+    application = next(o for o in overrides if o["matcher"]["options"] == "Application")
+    assert "var-application=${__data.fields.application}" in json.dumps(application)
+
+
+def test_import_variant_is_the_dashboard_plus_inputs() -> None:
+    board, imported = load(), load_import()
+    assert [i["name"] for i in imported["__inputs"]] == [IMPORT_INPUT]
+    assert imported["__inputs"][0]["pluginId"] == "prometheus"
+    required = {(r["type"], r["id"]) for r in imported["__requires"]}
+    used_panels = {p["type"] for p in panels(board) if p["type"] != "row"}
+    assert {("panel", t) for t in used_panels} | {("datasource", "prometheus")} <= required
+    datasource = variables(imported)["datasource"]
+    assert datasource["current"]["value"] == f"${{{IMPORT_INPUT}}}"
+    stripped = {k: v for k, v in imported.items() if not k.startswith("__")}
+    expected = copy.deepcopy(board)
+    variables(expected)["datasource"]["current"] = datasource["current"]
+    assert stripped == expected
+
+
+def test_provisioning_points_grafana_at_prometheus_and_the_dashboards() -> None:
+    datasources = yaml.safe_load((ROOT / DATASOURCE_PROVISIONING).read_text())
+    assert datasources["apiVersion"] == 1
+    (source,) = datasources["datasources"]
+    assert source["type"] == "prometheus" and source["uid"] == CONFIG.datasource_uid
+    assert source["jsonData"]["timeInterval"] == CONFIG.scrape_interval
+    providers = yaml.safe_load((ROOT / DASHBOARD_PROVISIONING).read_text())
+    (provider,) = providers["providers"]
+    assert provider["type"] == "file"
+    assert provider["options"]["path"] == CONFIG.dashboards_path
+
+
+# --- the queries against a real Prometheus -----------------------------------------------
+
+
+def now() -> str:
+    """The current time as Okta writes `published`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+AWS = 'AWS "IAM" Identity Center'
+EVENTS = [
+    *(failure_event("Slack", "Engineering", "Ada", published=now()) for _ in range(3)),
+    failure_event("Slack", "Sales", "Okta System", event_type=RETRIED, published=now()),
+    failure_event(AWS, "Finance\\Ops", "Bob", published=now()),
+]
+
+
+def query_range(prometheus: Prometheus, promql: str, seconds: int) -> list[dict[str, Any]]:
+    """A range query over the last `seconds`, one point a second; fails on an API error."""
+    end = time.time()
+    url = f"{prometheus.url}/api/v1/query_range?" + urllib.parse.urlencode(
+        {"query": promql, "start": end - seconds, "end": end, "step": 1}
+    )
+    status, body = http_get(url)
+    document = json.loads(body or b"{}")
+    if status != 200 or document.get("status") != "success":
+        pytest.fail(f"range query {promql!r} failed ({status}): {body[:500]!r}")
+    result: list[dict[str, Any]] = document["data"]["result"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    """A Prometheus with our rules that has seen EVENTS and one rejected delivery."""
+    workdir: Path = tmp_path_factory.mktemp("dashboard")
+    exporter: Service = start_exporter(workdir)
+    server = None
+    try:
+        server = start_prometheus(
+            workdir,
+            [f"127.0.0.1:{exporter.port}"],
+            rule_files=[ROOT / "grafana/alerts/okta-group-push.rules.yml"],
+        )
+        up = 'up{job="okta-group-push-exporter"} == 1'
+        wait_until(lambda: bool(server and server.query(up)), 30, "a first scrape")
+        delivery = envelope(*EVENTS, delivery_id="d1")
+        assert post_json(f"{exporter.url}/hooks/okta", delivery) == 204
+        assert post_json(f"{exporter.url}/hooks/okta", delivery, "wrong secret") == 401
+        ready = [
+            "sum(okta_group_push_failures_total) == 5",
+            'okta_group_push_exporter_deliveries_total{code="401"}',
+            "count(application_group:okta_group_push_mapping_failing:max == 1) == 3",
+        ]
+        wait_until(
+            lambda: all(server and server.query(q) for q in ready),
+            30,
+            "the events, the rejection and the recording rules in Prometheus",
+        )
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        exporter.stop()
+
+
+ALL = dict.fromkeys(FILTER_VARIABLES, ".*")
+
+
+def run(prometheus: Prometheus, query: Query, values: dict[str, str]) -> list[dict[str, Any]]:
+    promql = substitute(query.expr, values, rate="1m", range_="10m")
+    if query.instant:
+        return prometheus.query(promql)
+    return query_range(prometheus, promql, 30)
+
+
+def values_by(results: list[dict[str, Any]], *labels: str) -> dict[tuple[str, ...], float]:
+    """Instant results keyed by label values."""
+    return {
+        tuple(r["metric"].get(label, "") for label in labels): float(r["value"][1]) for r in results
+    }
+
+
+def last_by(results: list[dict[str, Any]], *labels: str) -> dict[tuple[str, ...], float]:
+    """Range results keyed by label values, each with its last point."""
+    return {
+        tuple(r["metric"].get(label, "") for label in labels): float(r["values"][-1][1])
+        for r in results
+    }
+
+
+@pytest.mark.integration
+def test_every_query_runs_on_prometheus_with_every_variable_at_all(
+    prometheus: Prometheus,
+) -> None:
+    for query in queries(load()):
+        run(prometheus, query, ALL)  # fails the test on any PromQL or API error
+
+
+@pytest.mark.integration
+def test_variable_queries_list_what_the_exporter_saw(prometheus: Prometheus) -> None:
+    seen: dict[str, set[str]] = {}
+    for name, variable in variables(load()).items():
+        if variable["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
+        assert match
+        selector = substitute(match.group(1), ALL, rate="1m", range_="10m")
+        url = f"{prometheus.url}/api/v1/label/{match.group(2)}/values?" + urllib.parse.urlencode(
+            {"match[]": selector}
+        )
+        status, body = http_get(url)
+        assert status == 200, body
+        seen[name] = set(json.loads(body)["data"])
+    assert seen["job"] == {"okta-group-push-exporter"}
+    assert len(seen["instance"]) == 1
+    assert seen["application"] == {"Slack", AWS}
+    assert seen["group"] == {"Engineering", "Sales", "Finance\\Ops"}
+    assert seen["actor"] == {"Ada", "Okta System", "Bob"}
+
+
+@pytest.mark.integration
+def test_core_panels_show_the_posted_failures(prometheus: Prometheus) -> None:
+    board = load()
+    by_panel: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for query in queries(board):
+        by_panel.setdefault(query.panel, {})[query.ref] = run(prometheus, query, ALL)
+
+    def single(panel: str, ref: str = "A") -> float:
+        (result,) = by_panel[panel][ref]
+        return float(result["value"][1])
+
+    assert single("Failures") == 5
+    assert single("Terminal / retried", "A") == 4
+    assert single("Terminal / retried", "B") == 1
+    assert single("Mappings failing now") == 3
+    assert 0 <= single("Since last failure") < 300
+    assert single("Exporter up") == 1
+    top_groups = values_by(by_panel["Top groups"]["A"], "application", "group")
+    assert top_groups == {
+        ("Slack", "Engineering"): 3,
+        ("Slack", "Sales"): 1,
+        (AWS, "Finance\\Ops"): 1,
+    }
+    last_failure = values_by(by_panel["Top groups"]["B"], "application", "group")
+    assert set(last_failure) == set(top_groups)
+    assert all(abs(ms / 1000 - time.time()) < 300 for ms in last_failure.values())
+    assert values_by(by_panel["Top actors"]["A"], "actor") == {
+        ("Ada",): 3,
+        ("Okta System",): 1,
+        ("Bob",): 1,
+    }
+    assert by_panel["Failure reasons"]["A"] == []  # the poller's metric: absent, not an error
+    by_application = last_by(by_panel["Failures by application"]["A"], "application")
+    assert by_application == {("Slack",): 4, (AWS,): 1}
+    assert last_by(by_panel["Terminal and retried failures"]["A"], "kind") == {
+        ("terminal",): 4,
+        ("retried",): 1,
+    }
+    spike = last_by(by_panel["Failures per 1h and spike threshold"]["A"], "application")
+    assert spike == {("Slack",): 4, (AWS,): 1}
+    failing = values_by(by_panel["Failing mappings"]["A"], "application", "group")
+    assert set(failing) == set(top_groups)
+    outcomes = last_by(by_panel["Hook requests by outcome"]["A"], "endpoint", "code")
+    assert outcomes == {("/hooks/okta", "204"): 1, ("/hooks/okta", "401"): 1}
+    rejected = last_by(by_panel["Rejected hook requests"]["A"], "endpoint", "code")
+    assert rejected == {("/hooks/okta", "401"): 1}
+    received = last_by(by_panel["Events: received, duplicate, invalid"]["A"], "source", "kind")
+    assert sum(received.values()) == 5
+    (instance,) = by_panel["Instances"]["A"]
+    assert instance["metric"]["version"]
+
+
+@pytest.mark.integration
+def test_picking_an_application_filters_the_failures(prometheus: Prometheus) -> None:
+    board = load()
+    (failures,) = [q for q in queries(board) if q.panel == "Failures"]
+    (slack,) = run(prometheus, failures, {**ALL, "application": "Slack"})
+    assert float(slack["value"][1]) == 4
+    (one_group,) = run(prometheus, failures, {**ALL, "application": "Slack", "group": "Sales"})
+    assert float(one_group["value"][1]) == 1

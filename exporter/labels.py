@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from exporter.events import UNKNOWN, Entity, Event
 
@@ -92,17 +93,31 @@ class LabelPolicy:
     filters: Mapping[str, Filter] = field(default_factory=lambda: MappingProxyType({}))
     # The key for `actor="hash"`; it lives in the store so every replica and restart agree.
     hash_key: bytes | None = field(default=None, repr=False)
-    _finish: dict[str, Callable[[str], str]] = field(
+    # label -> entity (or event type) -> value, built once per policy (see __post_init__)
+    _pickers: dict[str, Callable[[Any], str]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 
     def __post_init__(self) -> None:
-        # Names repeat across events: memoise the per-name work (filters, HMAC). The
-        # caches are bounded and hold only what the policy would compute again.
-        for label in ("application", "group", "actor"):
-            self._finish[label] = functools.lru_cache(maxsize=_CACHE_SIZE)(
+        # Names repeat across events: memoise the per-name work (sanitising, filters,
+        # HMAC). The caches are bounded and hold only what the policy would compute again.
+        finish = {
+            label: functools.lru_cache(maxsize=_CACHE_SIZE)(
                 functools.partial(self._finish_value, label)
             )
+            for label in ("application", "group", "actor")
+        }
+        self._pickers["application"] = _picker(finish["application"], self.application)
+        self._pickers["group"] = _picker(finish["group"], self.group)
+        if self.actor == "none":
+            self._pickers["actor"] = lambda _: ""  # an empty value is no label to Prometheus
+        else:
+            # A person's Okta id outlives logins and names: hash that, one person one series.
+            source = "id" if self.actor == "hash" else self.actor
+            self._pickers["actor"] = _picker(finish["actor"], source)
+        self._pickers["event_type"] = functools.lru_cache(maxsize=_CACHE_SIZE)(
+            lambda value: clean(value, self.max_length) or UNKNOWN
+        )
 
     @classmethod
     def from_config(cls, config: Config) -> LabelPolicy:
@@ -131,36 +146,23 @@ class LabelPolicy:
 
     def labels(self, event: Event) -> EventLabels:
         """The application, group, actor and event type values of one event."""
-        return EventLabels(
-            self._entity("application", event.application, self.application),
-            self._entity("group", event.group, self.group),
-            self._actor(event.actor),
-            clean(event.event_type, self.max_length) or UNKNOWN,
+        pickers = self._pickers
+        # tuple.__new__: a NamedTuple's own constructor is a Python call, and this runs per event.
+        return tuple.__new__(
+            EventLabels,
+            (
+                pickers["application"](event.application),
+                pickers["group"](event.group),
+                pickers["actor"](event.actor),
+                pickers["event_type"](event.event_type),
+            ),
         )
 
-    def _entity(self, label: str, entity: Entity, source: str) -> str:
-        return self._finish[label](self._pick(entity, source))
-
-    def _actor(self, actor: Entity) -> str:
-        if self.actor == "none":
-            return ""  # an empty value is no label at all to Prometheus
-        # A person's Okta id outlives logins and names: hash that, so one person is one series.
-        source = "id" if self.actor == "hash" else self.actor
-        return self._finish["actor"](self._pick(actor, source))
-
-    def _pick(self, entity: Entity, source: str) -> str:
-        """The chosen field, else the others in SOURCES order, cleaned; else `unknown`."""
-        first = clean(getattr(entity, source), self.max_length)
-        if first:
-            return first
-        for other in SOURCES:
-            if other != source:
-                value = clean(getattr(entity, other), self.max_length)
-                if value:
-                    return value
-        return UNKNOWN
-
-    def _finish_value(self, label: str, value: str) -> str:
+    def _finish_value(self, label: str, raw: str) -> str:
+        """A field's text as the label value: "" when sanitising leaves nothing."""
+        value = clean(raw, self.max_length)
+        if not value:
+            return ""
         if not self.filters.get(label, NO_FILTER).passes(value):
             return OTHER
         if label == "actor" and self.actor == "hash" and value != UNKNOWN:
@@ -168,6 +170,24 @@ class LabelPolicy:
                 raise RuntimeError("actor hash key not loaded")  # the ledger checks first
             return actor_hash(self.hash_key, value)
         return value
+
+
+def _picker(finish: Callable[[str], str], source: str) -> Callable[[Entity], str]:
+    """The chosen field, else the others in SOURCES order, else `unknown`; then `finish`."""
+    first = operator.attrgetter(source)
+    others = [operator.attrgetter(other) for other in SOURCES if other != source]
+
+    def pick(entity: Entity) -> str:
+        value = finish(first(entity))
+        if value:
+            return value
+        for other in others:
+            value = finish(other(entity))
+            if value:
+                return value
+        return finish(UNKNOWN)
+
+    return pick
 
 
 DEFAULT_POLICY: Final = LabelPolicy()

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import math
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -26,7 +27,7 @@ from exporter.events import Event
 from exporter.health import Health
 from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
 from exporter.selfmetrics import SelfMetrics
-from exporter.state import SERIES_CAP, Limits, MetricState, Update
+from exporter.state import SERIES_CAP, Limits, MetricState, Series, Update
 from exporter.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -49,27 +50,35 @@ def plan(
     Without `state` this is pure. With it, the caps apply and the update's series stay
     reserved in `state` until the ledger applies or releases them.
     """
-    if not kind.is_failure:
+    # Identity tests and `_value_`: Enum's properties cost more than the rest of a plan.
+    if kind is not Kind.TERMINAL_FAILURE and kind is not Kind.RETRIED_FAILURE:
         return Update(uuid=event.uuid, kind=kind)
-    labels = policy.labels(event)
-    proposed = [
-        (catalogue.FAILURES.name, (labels.application, labels.group, labels.actor)),
-        (catalogue.FAILURES_BY_KIND.name, (labels.application, labels.event_type, kind.value)),
-        (catalogue.LAST_FAILURE.name, (labels.application, labels.group)),
-    ]
+    application, group, actor, event_type = policy.labels(event)
+    proposed: Sequence[Series] = (
+        (_FAILURES, (application, group, actor)),
+        (_BY_KIND, (application, event_type, kind._value_)),
+        (_LAST, (application, group)),
+    )
     overflow: tuple[str, ...] = ()
-    if state is not None:
-        admitted = state.admit(proposed)
-        proposed, overflow = list(admitted.series), admitted.overflow
-    failures, by_kind, last = proposed
+    reserved: tuple[Series, ...] = ()
+    admitted = state.admit(proposed) if state is not None else None
+    if admitted is not None:
+        proposed, overflow, reserved = admitted.series, admitted.overflow, admitted.reserved
+    failures, by_kind, (last, last_labels) = proposed
     published = event.published if event.published is not None else now
     return Update(
-        uuid=event.uuid,
-        kind=kind,
-        increments=(failures, by_kind),
-        maxima=((*last, published),),
-        overflow=overflow,
+        event.uuid,
+        kind,
+        (failures, by_kind),
+        ((last, last_labels, published),),
+        overflow,
+        reserved,
     )
+
+
+_FAILURES: Final = catalogue.FAILURES.name
+_BY_KIND: Final = catalogue.FAILURES_BY_KIND.name
+_LAST: Final = catalogue.LAST_FAILURE.name
 
 
 def limits(config: Config) -> Limits:
@@ -178,16 +187,17 @@ class Ledger:
             raise StoreError("the actor hash key is not loaded from the store yet")
         now = self._clock()
         updates: list[Update] = []
-        ignored = counted = 0
+        counted = 0
         async with self._gate.shared():
             try:
-                for event in events:
-                    kind = classify_event(event)
-                    self._metrics.event_received(source, kind.value)
-                    if kind is Kind.IGNORED:
-                        ignored += 1
-                    else:
-                        updates.append(plan(event, kind, now, self.policy, self._state))
+                kinds = [classify_event(event) for event in events]
+                policy, state = self.policy, self._state
+                for event, kind in zip(events, kinds, strict=True):
+                    if kind is not Kind.IGNORED:  # appended one by one: `finally` releases
+                        updates.append(plan(event, kind, now, policy, state))
+                # Per kind, not per event: a labelled child lookup costs more than a plan.
+                for kind, count in Counter(kinds).items():
+                    self._metrics.event_received(source, kind.value, count)
                 applied: list[bool] = []
                 if updates:
                     try:
@@ -200,14 +210,16 @@ class Ledger:
                     if is_new:
                         counted += 1
                         self._state.apply(update)
-                        self._announce(update.overflow)
+                        if update.overflow:
+                            self._announce(update.overflow)
             finally:
                 for update in updates:
-                    self._state.release(update.series())
+                    if update.reserved:
+                        self._state.release(update.reserved)
         duplicates = len(updates) - counted
         if duplicates:
             self._metrics.duplicates(source, duplicates)
-        return Recorded(counted=counted, duplicates=duplicates, ignored=ignored)
+        return Recorded(counted=counted, duplicates=duplicates, ignored=len(events) - len(updates))
 
     def _announce(self, labels: Sequence[str]) -> None:
         """Log, once per label and process, that a cap started folding values."""

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from exporter.classify import Kind
 from exporter.labels import OTHER
 
@@ -25,8 +27,8 @@ SERIES_CAP: str = "__series__"
 _NEVER = float("-inf")
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+# A frozen msgspec Struct, like the Event it comes from: one per event, built cheaply.
+class Update(msgspec.Struct, frozen=True):
     """What one distinct event does to the state, applied only if its uuid is new."""
 
     uuid: str
@@ -34,10 +36,7 @@ class Update:
     increments: tuple[tuple[str, Labels], ...] = ()  # (metric name, label values) += 1
     maxima: tuple[tuple[str, Labels, float], ...] = ()  # gauge = max(gauge, value)
     overflow: tuple[str, ...] = ()  # labels whose value a cap replaced with __other__
-
-    def series(self) -> list[Series]:
-        """Every series the update names."""
-        return [*self.increments, *((name, labels) for name, labels, _ in self.maxima)]
+    reserved: tuple[Series, ...] = ()  # new series held in the state until released
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +56,12 @@ class Limits:
         object.__setattr__(self, "labels", (*names, SERIES_CAP))
 
 
-@dataclass(frozen=True, slots=True)
-class Admitted:
-    """An event's series after the caps, and which caps it ran into."""
+class Admitted(msgspec.Struct, frozen=True):
+    """An event's series after the caps, which caps it ran into, which it reserved."""
 
     series: tuple[Series, ...]
-    overflow: tuple[str, ...]
+    overflow: tuple[str, ...] = ()
+    reserved: tuple[Series, ...] = ()
 
 
 class MetricState:
@@ -92,6 +91,7 @@ class MetricState:
         self._updated: dict[Series, float] | None = {} if track_updates else None
         self._tombstones: dict[Series, float] = {}
         self._changed: dict[str, dict[Labels, None]] | None = None
+        self._noting = track_updates  # every write needs _note, not only new series
 
     @property
     def limits(self) -> Limits | None:
@@ -99,17 +99,29 @@ class MetricState:
 
     # --- governance: caps decided against everything the state counts ----------------------
 
-    def admit(self, series: Sequence[Series]) -> Admitted:
-        """Apply the caps to one event's series and reserve them until `release`.
+    def admit(self, series: Sequence[Series]) -> Admitted | None:
+        """Apply the caps to one event's series and reserve the new ones until `release`.
+
+        None when every series is counted already: nothing to decide or reserve.
 
         A governed value already counted passes; a new one passes while its label has
         room, else it becomes __other__. Then a label set not yet counted needs room
-        under the series cap, else all its governed labels become __other__.
+        under the series cap, else all its governed labels become __other__. Live series
+        need no reservation: only a drop removes them, and the ledger never drops while
+        a batch is in flight.
         """
+        values = self._values
+        for name, labels in series:
+            known = values.get(name)
+            if known is None or labels not in known:
+                break
+        else:
+            return None  # the common case
         limits = self._limits
         if limits is None:
-            self.reserve(series)
-            return Admitted(tuple(series), ())
+            fresh = tuple(key for key in series if not self._is_live(*key))
+            self.reserve(fresh)
+            return Admitted(tuple(series), (), fresh)
         overflow: list[str] = []
         decided: dict[tuple[str, str], str] = {}
         admitted_new: dict[str, int] = {}
@@ -148,8 +160,9 @@ class MetricState:
                         overflow.append(SERIES_CAP)
                     capped = folded
             final.append((name, capped))
-        self.reserve(final)
-        return Admitted(tuple(final), tuple(overflow))
+        fresh = tuple(key for key in final if not self._is_live(*key))
+        self.reserve(fresh)
+        return Admitted(tuple(final), tuple(overflow), fresh)
 
     def reserve(self, series: Iterable[Series]) -> None:
         """Count series as present until `release`, so later decisions see them."""
@@ -200,28 +213,35 @@ class MetricState:
 
     def apply(self, update: Update) -> None:
         """Add 1 to each incremented series; raise each gauge to at least its value."""
+        values = self._values
         for name, labels in update.increments:
-            series = self._series_for_write(name, labels)
-            series[labels] = series.get(labels, 0.0) + 1.0
+            series = values.get(name)
+            if series is None:
+                series = values[name] = {}
+            current = series.get(labels)
+            series[labels] = 1.0 if current is None else current + 1.0
+            if current is None or self._noting:
+                self._note(name, labels, current is None)
         for name, labels, value in update.maxima:
-            series = self._series_for_write(name, labels)
-            if value > series.get(labels, float("-inf")):
+            series = values.get(name)
+            if series is None:
+                series = values[name] = {}
+            current = series.get(labels)
+            if current is None or value > current:
                 series[labels] = value
+            if current is None or self._noting:
+                self._note(name, labels, current is None)
         for label in update.overflow:
             self._overflow[label] = self._overflow.get(label, 0) + 1
 
-    def _series_for_write(self, name: str, labels: Labels) -> dict[Labels, float]:
-        """The metric's series dict, with `labels` counted, touched and marked changed."""
-        series = self._values.get(name)
-        if series is None:
-            series = self._values[name] = {}
-        if labels not in series and (name, labels) not in self._pending:
+    def _note(self, name: str, labels: Labels, new: bool) -> None:
+        """Bookkeeping for a written series: counted when new, touched, marked changed."""
+        if new and (name, labels) not in self._pending:
             self._added(name, labels)
         if self._updated is not None:
             self._updated[name, labels] = self._clock()
         if self._changed is not None:
-            self._changed.setdefault(name, {})[labels] = None
-        return series
+            self._mark_changed(name, labels)
 
     def load(self, values: Mapping[str, Mapping[Labels, float]]) -> None:
         """Replace the view with a store's snapshot (reservations in flight are kept)."""
@@ -249,8 +269,10 @@ class MetricState:
                     continue
                 if current is None and value <= self._tombstones.get((name, labels), _NEVER):
                     continue
-                self._series_for_write(name, labels)[labels] = value
-                series = self._values[name]
+                if series is None:
+                    series = self._values[name] = {}
+                series[labels] = value
+                self._note(name, labels, current is None)
 
     def values(self) -> Values:
         """A copy of every series, by metric name."""
@@ -315,6 +337,7 @@ class MetricState:
     def watch(self) -> None:
         """Start recording which series change, every current one included (see `changed`)."""
         self._changed = {name: dict.fromkeys(series) for name, series in self._values.items()}
+        self._noting = True
 
     def changed(self, name: str, most: int) -> list[Labels]:
         """Take up to `most` label sets of `name` changed (or dropped) since last asked."""
@@ -332,4 +355,7 @@ class MetricState:
 
     def _mark_changed(self, name: str, labels: Labels) -> None:
         if self._changed is not None:
-            self._changed.setdefault(name, {})[labels] = None
+            changed = self._changed.get(name)
+            if changed is None:
+                changed = self._changed[name] = {}
+            changed[labels] = None

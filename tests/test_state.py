@@ -17,7 +17,7 @@ from exporter.health import Health
 from exporter.labels import GOVERNED, OTHER, LabelPolicy
 from exporter.ledger import Ledger, limits
 from exporter.selfmetrics import SelfMetrics
-from exporter.state import SERIES_CAP, Labels, MetricState, Update, Values
+from exporter.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
 from exporter.store.memory import MemoryStore
 
 FAILURES = catalogue.FAILURES.name
@@ -39,14 +39,24 @@ def proposed(app: str, group: str, actor: str, kind: str = "terminal") -> list[t
     ]
 
 
+def admit(state: MetricState, series: list[tuple[str, Labels]]) -> Admitted:
+    """`state.admit`, with None (all counted already) spelled out."""
+    return state.admit(series) or Admitted(tuple(series))
+
+
 def admit_and_apply(state: MetricState, app: str, group: str, actor: str) -> Update:
-    admitted = state.admit(proposed(app, group, actor))
+    admitted = admit(state, proposed(app, group, actor))
     failures, by_kind, last = admitted.series
     update = Update(
-        "u", Kind.TERMINAL_FAILURE, (failures, by_kind), ((*last, 1.0),), admitted.overflow
+        "u",
+        Kind.TERMINAL_FAILURE,
+        (failures, by_kind),
+        ((*last, 1.0),),
+        admitted.overflow,
+        admitted.reserved,
     )
     state.apply(update)
-    state.release(update.series())
+    state.release(update.reserved)
     return update
 
 
@@ -94,14 +104,14 @@ def test_caps_count_series_loaded_from_the_store() -> None:
 
 def test_a_reservation_counts_until_released() -> None:
     state = capped(max_values=2)  # one real value
-    first = state.admit(proposed("a", "g", "x"))
-    second = state.admit(proposed("b", "g", "x"))  # "a" is reserved: "b" overflows
+    first = admit(state, proposed("a", "g", "x"))
+    second = admit(state, proposed("b", "g", "x"))  # "a" is reserved: "b" overflows
     assert first.series[0] == (FAILURES, ("a", "g", "x"))
     assert second.series[0] == (FAILURES, (OTHER, "g", "x"))
-    state.release(first.series)  # e.g. a duplicate: never applied
-    state.release(second.series)
+    state.release(first.reserved)  # e.g. a duplicate: never applied
+    state.release(second.reserved)
     assert state.count() == 0 and state.distinct("application") == 0
-    third = state.admit(proposed("b", "g", "x"))
+    third = admit(state, proposed("b", "g", "x"))
     assert third.series[0] == (FAILURES, ("b", "g", "x"))
 
 

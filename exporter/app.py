@@ -14,14 +14,25 @@ from exporter import hooks
 from exporter import web as pages
 from exporter.access import Access
 from exporter.access import middleware as access_middleware
-from exporter.appkeys import AUTH, CONFIG, HEALTH, LEDGER, REGISTRY, SELF_METRICS, HookAuth
-from exporter.background import StoreUpkeep, stop
+from exporter.appkeys import (
+    AUTH,
+    CONFIG,
+    EXPOSITION,
+    HEALTH,
+    LEDGER,
+    REGISTRY,
+    SELF_METRICS,
+    STATE,
+    HookAuth,
+)
+from exporter.background import StoreUpkeep, every, stop
 from exporter.basicauth import BasicAuth
 from exporter.config import Config
-from exporter.exposition import StateCollector
+from exporter.exposition import Exposition, GovernanceCollector
 from exporter.health import Health
 from exporter.hooksecret import load_or_generate
-from exporter.ledger import Ledger
+from exporter.labels import LabelPolicy
+from exporter.ledger import Ledger, limits
 from exporter.okta.metrics import PollMetrics
 from exporter.okta.poller import Poller
 from exporter.selfmetrics import SelfMetrics
@@ -45,8 +56,8 @@ def make_app(
     self_metrics = SelfMetrics(registry)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
-    state = MetricState()
-    registry.register(StateCollector(state))
+    state = MetricState(limits(config), clock=clock, track_updates=config.series_ttl is not None)
+    registry.register(GovernanceCollector(state))
     health = Health(self_metrics)
     self_metrics.ready.set_function(lambda: float(health.ready))
 
@@ -63,20 +74,34 @@ def make_app(
     app[SELF_METRICS] = self_metrics
     app[HEALTH] = health
     app[AUTH] = auth = HookAuth(config.hook_secrets)
-    app[LEDGER] = Ledger(store, state, self_metrics, health, clock)
+    app[STATE] = state
+    app[EXPOSITION] = Exposition(state, registry)
+    app[LEDGER] = ledger = Ledger(
+        store,
+        state,
+        self_metrics,
+        health,
+        clock,
+        policy=LabelPolicy.from_config(config),
+        series_ttl=config.series_ttl,
+    )
 
     async def load_secrets() -> None:
         if not auth.secrets:
             auth.secrets = await load_or_generate(store, config.hook_header, config.storage_path)
+        await ledger.prepare()
 
     upkeep = StoreUpkeep(store, state, health, clock, config.dedup_window, load_secrets)
+
+    async def expire() -> None:
+        await ledger.expire()
 
     # --- the System Log poller, when --okta.org-url is set ---
     poller = None
     if config.okta_org_url is not None:
         poll_metrics = PollMetrics(registry, clock)
         poller = Poller.from_config(
-            config, store, app[LEDGER], poll_metrics, self_metrics=self_metrics, clock=clock
+            config, store, ledger, poll_metrics, self_metrics=self_metrics, clock=clock
         )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -85,6 +110,10 @@ def make_app(
         jobs = upkeep.start(probe_interval, refresh_interval)
         if poller is not None:
             jobs.append(asyncio.create_task(poller.run(), name="okta-system-log-poller"))
+        if config.series_ttl is not None:
+            # A tenth of the TTL is precise enough for an expiry measured in days.
+            interval = min(max(config.series_ttl / 10, 10.0), 3600.0)
+            jobs.append(asyncio.create_task(every(interval, expire)))
         health.started = True
         yield
         health.started = False

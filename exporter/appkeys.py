@@ -8,9 +8,11 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter.config import Config
+from exporter.exposition import Exposition
 from exporter.health import Health
 from exporter.ledger import Ledger
 from exporter.selfmetrics import SelfMetrics
+from exporter.state import MetricState
 
 
 @dataclass
@@ -26,3 +28,5 @@ SELF_METRICS = web.AppKey("self_metrics", SelfMetrics)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 HEALTH = web.AppKey("health", Health)
 AUTH = web.AppKey("auth", HookAuth)
+EXPOSITION = web.AppKey("exposition", Exposition)
+STATE = web.AppKey("state", MetricState)

@@ -132,6 +132,23 @@ SELF_METRICS: Final = (
     BUILD_INFO,
 )
 
+# --- label governance: exposed from MetricState's bookkeeping, per process ---------------
+
+LABEL_OVERFLOW: Final = MetricSpec(
+    "okta_group_push_exporter_label_overflow_total",
+    MetricType.COUNTER,
+    "Counted events whose label value a cap replaced with __other__, by label; "
+    "label=__series__ when the series cap (--labels.max-series) folded a label set.",
+    ("label",),
+)
+SERIES: Final = MetricSpec(
+    "okta_group_push_exporter_series",
+    MetricType.GAUGE,
+    "Event-derived series exposed now (all okta_group_push_* series), against --labels.max-series.",
+)
+
+GOVERNANCE_METRICS: Final = (LABEL_OVERFLOW, SERIES)
+
 # --- the System Log poller's own health (one process: the replica holding the poll lease) ---
 
 POLL_REQUESTS: Final = MetricSpec(
@@ -176,4 +193,6 @@ POLL_METRICS: Final = (
     OKTA_API_UP,
 )
 
-ALL_METRICS: Final = EVENT_METRICS + DERIVED_METRICS + SELF_METRICS + POLL_METRICS
+ALL_METRICS: Final = (
+    EVENT_METRICS + DERIVED_METRICS + SELF_METRICS + GOVERNANCE_METRICS + POLL_METRICS
+)

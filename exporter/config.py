@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from exporter import webconfig
+from exporter.labels import ACTOR_MODES, FILTERED, OTHER, SOURCES
 from exporter.webconfig import WebConfig
 
 ENV_PREFIX: Final = "OKTA_GROUP_PUSH_"
@@ -102,6 +103,20 @@ class Config:
     okta_poll_interval: float = 30.0
     okta_rate_limit_share: float = 0.5
     okta_request_timeout: float = 60.0
+    # Label governance (README "Label governance"); the pure rules live in exporter/labels.py.
+    labels_max_values: int = 1000
+    labels_max_series: int = 10_000
+    labels_max_length: int = 128
+    labels_application: str = "display_name"
+    labels_group: str = "display_name"
+    labels_actor: str = "display_name"
+    labels_application_allow: re.Pattern[str] | None = None
+    labels_application_deny: re.Pattern[str] | None = None
+    labels_group_allow: re.Pattern[str] | None = None
+    labels_group_deny: re.Pattern[str] | None = None
+    labels_actor_allow: re.Pattern[str] | None = None
+    labels_actor_deny: re.Pattern[str] | None = None
+    series_ttl: float | None = None  # off: see the README on sparse counters and increase()
 
     def describe(self) -> dict[str, str]:
         """The effective configuration by flag, secrets masked: for the landing page."""
@@ -211,19 +226,48 @@ def mask_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{MASK}@{netloc}"))
 
 
-def parse_positive_int(text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ValueError("expected a whole number") from None
-    if value <= 0:
-        raise ValueError("must be greater than zero")
-    return value
+def at_least(minimum: int) -> Callable[[str], int]:
+    """Whole numbers from `minimum` up."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if value < minimum:
+            raise ValueError(
+                "must be greater than zero" if minimum == 1 else f"must be at least {minimum}"
+            )
+        return value
+
+    return parse
+
+
+parse_positive_int: Final = at_least(1)
 
 
 def split_secrets(text: str) -> tuple[str, ...]:
     """Several secrets for rotation: one per line in a file, or comma-separated in the env."""
     return tuple(s.strip() for s in re.split(r"[\n,]", text) if s.strip())
+
+
+def parse_regex(text: str) -> re.Pattern[str]:
+    """A regular expression that must match a whole label value."""
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+
+
+def parse_optional_duration(text: str) -> float | None:
+    """A duration, or 0 / off for none."""
+    if text.strip().lower() in ("0", "off", ""):
+        return None
+    return parse_duration(text)
+
+
+def _show_pattern(pattern: re.Pattern[str]) -> str:
+    return pattern.pattern
 
 
 def _show_duration(seconds: float) -> str:
@@ -325,6 +369,69 @@ class Option:
     def env(self) -> str:
         return ENV_PREFIX + re.sub(r"[.-]", "_", self.flag.removeprefix("--")).upper()
 
+
+_SOURCES = ", ".join(SOURCES)
+LABEL_OPTIONS: Final[tuple[Option, ...]] = (
+    Option(
+        "--labels.max-values",
+        "labels_max_values",
+        "Most distinct values of each of application, group, actor and event_type, "
+        f"{OTHER} included; further values are counted under {OTHER}.",
+        parse_positive_int,
+    ),
+    Option(
+        "--labels.max-series",
+        "labels_max_series",
+        f"Most event-derived series in all; past it, new label sets are counted under {OTHER}.",
+        at_least(10),
+    ),
+    Option(
+        "--labels.max-length",
+        "labels_max_length",
+        "Label values are cut to this many characters.",
+        parse_positive_int,
+    ),
+    Option(
+        "--labels.application",
+        "labels_application",
+        f"The application label's source field: {_SOURCES}.",
+        one_of(*SOURCES),
+    ),
+    Option(
+        "--labels.group",
+        "labels_group",
+        f"The group label's source field: {_SOURCES}.",
+        one_of(*SOURCES),
+    ),
+    Option(
+        "--labels.actor",
+        "labels_actor",
+        f"The actor label: {_SOURCES}, hash (a stable keyed hash of the actor's Okta id, "
+        "the key kept in the state) or none (no actor label).",
+        one_of(*ACTOR_MODES),
+    ),
+    *(
+        Option(
+            f"--labels.{label}.{verdict}",
+            f"labels_{label}_{verdict}",
+            f"Regular expression (matching the whole value) that {label} values must "
+            + ("match" if verdict == "allow" else "not match")
+            + f"; others are counted under {OTHER}.",
+            parse_regex,
+            _show_pattern,
+        )
+        for label in FILTERED
+        for verdict in ("allow", "deny")
+    ),
+    Option(
+        "--metrics.series-ttl",
+        "series_ttl",
+        "Drop an event-derived series not incremented for this long (e.g. 30d); 0 or off "
+        "keeps series forever (default), as increase() over sparse counters needs.",
+        parse_optional_duration,
+        _show_duration,
+    ),
+)
 
 OPTIONS: Final[tuple[Option, ...]] = (
     Option(
@@ -518,6 +625,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         parse_duration,
         _show_duration,
     ),
+    *LABEL_OPTIONS,
 )
 
 

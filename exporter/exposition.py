@@ -1,44 +1,251 @@
-"""`/metrics` rendering: the event-derived state plus the exporter's own registry."""
+"""`/metrics` rendering: event-derived series from cached lines, the rest by prometheus_client.
+
+prometheus_client's `generate_latest` formats every sample on every scrape: with 100,000
+series that is seconds of the event loop that must answer Okta within 3 s. Here each
+series' sample text after the metric name (`{labels} value`) is rendered once, when its
+value changes, and a scrape joins ready bytes in slices, giving the loop back between
+them, so no step holds it for more than about a millisecond.
+
+prometheus_client stays the reference: content negotiation is its `choose_encoder`, names
+are escaped by its functions, values formatted by its `floatToGoString`, the exporter's
+own metrics rendered by its encoders, and the tests compare our output byte for byte with
+what `StateCollector` (below) renders through a registry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final, cast
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.openmetrics.exposition import (
+    UNDERSCORES,
+    escape_label_name,
+    escape_metric_name,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from exporter import catalogue, mapping
-from exporter.catalogue import MetricType
-from exporter.state import MetricState
+from exporter.catalogue import MetricSpec, MetricType
+from exporter.state import Labels, MetricState
+
+# Lines per slice: about 150 KB of text, well under a millisecond to join and to gzip at
+# level 1 on the project's machines (BENCHMARKS.md).
+SLICE_LINES: Final = 2048
+_ESCAPING = re.compile(r";\s*escaping=([^;\s]+)")
+# Go's float formatting, as prometheus_client writes every sample value.
+format_value = cast(Callable[[float], str], floatToGoString)
+
+
+def _family(spec: MetricSpec) -> CounterMetricFamily | GaugeMetricFamily:
+    if spec.type is MetricType.COUNTER:
+        return CounterMetricFamily(spec.family, spec.help, labels=spec.labels)
+    return GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
 
 
 class StateCollector(Collector):
-    """Exposes MetricState's series as families named by the catalogue."""
+    """MetricState's series as prometheus_client families: the reference rendering.
+
+    Not served (it is the slow path); tests and benchmarks compare against it.
+    """
 
     def __init__(self, state: MetricState) -> None:
         self._state = state
 
     def collect(self) -> Iterator[Metric]:
         for spec in catalogue.EVENT_METRICS:
-            family: Metric
-            if spec.type is MetricType.COUNTER:
-                family = CounterMetricFamily(spec.family, spec.help, labels=spec.labels)
-            else:
-                family = GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
+            family = _family(spec)
             for labels, value in self._state.series(spec.name).items():
                 family.add_metric(list(labels), value)
             yield family
         # Derived from state stored in another form (System Log poller issue).
-        spec = catalogue.MAPPING_FAILING
-        gauge = GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
+        gauge = _family(catalogue.MAPPING_FAILING)
         for labels, value in mapping.failing(self._state.series(mapping.STATE_SERIES)).items():
             gauge.add_metric(list(labels), value)
         yield gauge
 
 
-def render(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, str]:
-    """The exposition in the format the scraper asked for: (body, content type)."""
+class GovernanceCollector(Collector):
+    """Label overflow counts and series counts, from MetricState's bookkeeping."""
+
+    def __init__(self, state: MetricState) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        overflow = _family(catalogue.LABEL_OVERFLOW)
+        for label, count in sorted(self._state.overflow().items()):
+            overflow.add_metric([label], count)
+        yield overflow
+        series = _family(catalogue.SERIES)
+        series.add_metric([], self._state.count())
+        yield series
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """What the scraper asked for, as prometheus_client's `choose_encoder` decided."""
+
+    content_type: str
+    openmetrics: bool
+    escaping: str
+    encoder: Callable[[Collector], bytes]
+
+
+def negotiate(accept: str | None) -> Format:
+    """The exposition format for an Accept header."""
     encoder, content_type = choose_encoder(accept or "")
-    return encoder(registry), content_type
+    match = _ESCAPING.search(content_type)
+    return Format(
+        content_type=content_type,
+        openmetrics=content_type.startswith("application/openmetrics-text"),
+        escaping=match.group(1) if match else UNDERSCORES,
+        encoder=encoder,
+    )
+
+
+def escape_value(value: str) -> str:
+    """A label value as both text formats quote it."""
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def _escape_help(text: str, openmetrics: bool) -> str:
+    text = text.replace("\\", r"\\").replace("\n", r"\n")
+    return text.replace('"', r"\"") if openmetrics else text
+
+
+def header(spec: MetricSpec, fmt: Format) -> bytes:
+    """The HELP and TYPE lines of one family."""
+    # The text format names counters with `_total`; OpenMetrics names the family without.
+    name = spec.family if fmt.openmetrics else spec.name
+    name = escape_metric_name(name, fmt.escaping)
+    help_text = _escape_help(spec.help, fmt.openmetrics)
+    return f"# HELP {name} {help_text}\n# TYPE {name} {spec.type.value}\n".encode()
+
+
+def sample_name(spec: MetricSpec, fmt: Format) -> str:
+    """A family's sample name as prometheus_client's encoder for `fmt` writes it."""
+    if fmt.openmetrics:
+        # openmetrics.generate_latest escapes sample names as label names (no colons).
+        return escape_label_name(spec.name, fmt.escaping)
+    return escape_metric_name(spec.name, fmt.escaping)
+
+
+def _label_renames(spec: MetricSpec, fmt: Format) -> list[tuple[bytes, bytes]]:
+    """Byte replacements for label names the escaping scheme changes (`dots` only, here).
+
+    Safe on rendered text: inside an escaped value every `"` follows a backslash, so
+    `{name="` and `,name="` occur only where a label name starts.
+    """
+    renames: list[tuple[bytes, bytes]] = []
+    for label in spec.labels:
+        escaped = escape_label_name(label, fmt.escaping)
+        if escaped != label:
+            for before in (b"{", b","):
+                renames.append((before + f'{label}="'.encode(), before + f'{escaped}="'.encode()))
+    return renames
+
+
+class _Without(Collector):
+    """A registry's families except some: the event-derived ones are rendered from cache.
+
+    So a family can never appear twice, even when a reference StateCollector (a test's
+    view for `get_sample_value`) is registered too.
+    """
+
+    def __init__(self, registry: Collector, skip: Iterable[str]) -> None:
+        self._registry = registry
+        self._skip = frozenset(skip)
+
+    def collect(self) -> Iterator[Metric]:
+        return (m for m in self._registry.collect() if m.name not in self._skip)
+
+
+class Exposition:
+    """The whole `/metrics` body, as a sequence of slices (see the module docstring)."""
+
+    def __init__(self, state: MetricState, registry: Collector) -> None:
+        self._state = state
+        self._specs = catalogue.EVENT_METRICS + catalogue.DERIVED_METRICS
+        self._registry = _Without(registry, (spec.family for spec in self._specs))
+        # Where each family's values are stored, and how a stored value becomes the sample's.
+        self._sources: dict[str, tuple[str, Callable[[float], float] | None]] = {
+            spec.name: (spec.name, None) for spec in catalogue.EVENT_METRICS
+        }
+        self._sources[catalogue.MAPPING_FAILING.name] = (
+            mapping.STATE_SERIES,
+            mapping.failing_value,
+        )
+        # prometheus_client writes labels sorted by name: so do we.
+        self._order = {
+            spec.name: sorted(range(len(spec.labels)), key=spec.labels.__getitem__)
+            for spec in self._specs
+        }
+        self._rests: dict[str, dict[Labels, bytes]] = {spec.name: {} for spec in self._specs}
+        self._frozen: dict[str, list[bytes]] = {spec.name: [] for spec in self._specs}
+        self._refreeze: set[str] = set()
+        state.watch()
+
+    def render(self, fmt: Format) -> bytes:
+        """The whole body at once (tests, and callers that need no yielding)."""
+        return b"".join(self.slices(fmt))
+
+    def slices(self, fmt: Format) -> Generator[bytes, None, None]:
+        """The body in pieces; between two the caller may give the event loop back.
+
+        Each step does bounded work. The event-derived families come from one snapshot
+        taken after the cached lines caught up, so they agree with each other.
+        """
+        while self._catch_up():
+            yield b""
+        snapshot = {spec.name: self._snapshot(spec.name) for spec in self._specs}
+        for spec in self._specs:
+            yield header(spec, fmt)
+            name = sample_name(spec, fmt).encode()
+            renames = _label_renames(spec, fmt)
+            lines = snapshot[spec.name]
+            for start in range(0, len(lines), SLICE_LINES):
+                text = name + name.join(lines[start : start + SLICE_LINES])
+                for old, new in renames:
+                    text = text.replace(old, new)
+                yield text
+        yield fmt.encoder(self._registry)
+
+    def _catch_up(self) -> bool:
+        """Re-render up to SLICE_LINES changed series; True when more may be waiting."""
+        budget = SLICE_LINES
+        for spec in self._specs:
+            changed = self._state.changed(self._sources[spec.name][0], budget)
+            if changed:
+                self._rerender(spec, changed)
+                budget -= len(changed)
+                if not budget:
+                    return True
+        return False
+
+    def _rerender(self, spec: MetricSpec, changed: Iterable[Labels]) -> None:
+        rests = self._rests[spec.name]
+        stored, convert = self._sources[spec.name]
+        values = self._state.series(stored)
+        order = self._order[spec.name]
+        names = spec.labels
+        for labels in changed:
+            value = values.get(labels)
+            if value is None:
+                rests.pop(labels, None)  # dropped by the series TTL
+                continue
+            if convert is not None:
+                value = convert(value)
+            pairs = ",".join(f'{names[i]}="{escape_value(labels[i])}"' for i in order)
+            rests[labels] = f"{{{pairs}}} {format_value(value)}\n".encode()
+        self._refreeze.add(spec.name)
+
+    def _snapshot(self, name: str) -> list[bytes]:
+        """The family's lines as an immutable list, copied only after a change."""
+        if name in self._refreeze:
+            self._frozen[name] = list(self._rests[name].values())
+            self._refreeze.discard(name)
+        return self._frozen[name]

@@ -17,7 +17,7 @@ from typing import Final
 from aiohttp import web
 
 from exporter.appkeys import AUTH, CONFIG, LEDGER, SELF_METRICS
-from exporter.events import Batch, PayloadError, loads, parse_hook_envelope, parse_workflows_payload
+from exporter.events import Batch, PayloadError, loads, parse_hook_body, parse_workflows_payload
 from exporter.hooksecret import matches
 from exporter.store.base import StoreError
 
@@ -50,7 +50,7 @@ async def verify(request: web.Request) -> web.Response:
 
 
 async def _ingest(
-    request: web.Request, source: str, parse: Callable[[object], Batch]
+    request: web.Request, source: str, parse: Callable[[bytes], Batch]
 ) -> web.Response:
     started = time.perf_counter()
     fields: dict[str, object] = {"endpoint": request.path, "source": source}
@@ -66,7 +66,7 @@ async def _ingest(
 async def _check_and_record(
     request: web.Request,
     source: str,
-    parse: Callable[[object], Batch],
+    parse: Callable[[bytes], Batch],
     fields: dict[str, object],
 ) -> web.Response:
     config = request.app[CONFIG]
@@ -100,7 +100,7 @@ async def _check_and_record(
             408, f"body not received within {config.read_timeout:g} s", Connection="close"
         )
     try:
-        batch = parse(loads(body))
+        batch = parse(body)
     except PayloadError as exc:
         fields["outcome"] = "bad_request"
         fields["reason"] = str(exc)
@@ -129,12 +129,12 @@ async def _check_and_record(
 
 async def okta_delivery(request: web.Request) -> web.Response:
     """POST /hooks/okta: an event hook delivery envelope."""
-    return await _ingest(request, "event_hook", parse_hook_envelope)
+    return await _ingest(request, "event_hook", parse_hook_body)
 
 
 async def workflows_delivery(request: web.Request) -> web.Response:
     """POST /hooks/workflows: the "Group Push Failed" card's outputs, forwarded by a flow."""
-    return await _ingest(request, "workflows", parse_workflows_payload)
+    return await _ingest(request, "workflows", lambda body: parse_workflows_payload(loads(body)))
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,55 +1,118 @@
 """Decide which events are new, turn them into counter updates, and record them.
 
-`plan` is pure: an event and its kind -> the series it increments. `Ledger` is the one
-place where a batch becomes state: the store decides, atomically, which uuids are new and
-keeps what is durable; only then does the in-process view change and the caller answer.
+`plan` turns an event and its kind into the series it increments; label governance
+(`exporter.labels`, then the caps kept in `exporter.state`) decides the label values
+there, before the store commits, so stored and exposed series are the same. `Ledger` is
+the one place where a batch becomes state: the store decides, atomically, which uuids are
+new and keeps what is durable; only then does the in-process view change and the caller
+answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from exporter import catalogue, mapping
 from exporter.classify import Kind, classify_event
+from exporter.config import Config
 from exporter.events import Event
 from exporter.health import Health
-from exporter.labels import clean
-from exporter.reasons import classify_reason
+from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
+from exporter.reasons import REASONS, classify_reason
 from exporter.selfmetrics import SelfMetrics
-from exporter.state import Labels, MetricState, Update
+from exporter.state import SERIES_CAP, Limits, MetricState, Series, Update
 from exporter.store.base import Store, StoreError
 
+log = logging.getLogger(__name__)
+HASH_KEY_META: Final = "actor_hash_key"
+# Closed labels and how many values they take: the series cap keeps room for each
+# metric's fold-everything label sets, one per combination of these.
+CLOSED_LABELS: Final = {
+    "kind": sum(1 for kind in Kind if kind.is_failure),
+    "reason": len(REASONS),
+}
+EXPIRY_BATCH: Final = 1000
 
-def plan(event: Event, kind: Kind, now: float) -> Update:
-    """The update for one failure or success event; `now` stands in for a missing time."""
-    if kind is Kind.SUCCESS:
-        return Update(uuid=event.uuid, kind=kind, maxima=(_mapping_state(event, False, now),))
-    if not kind.is_failure:
-        return Update(uuid=event.uuid, kind=kind)
-    application = clean(event.application.label())
-    group = clean(event.group.label())
-    actor = clean(event.actor.label())
+
+def plan(
+    event: Event,
+    kind: Kind,
+    now: float,
+    policy: LabelPolicy = DEFAULT_POLICY,
+    state: MetricState | None = None,
+) -> Update:
+    """The update for one failure or success event; `now` stands in for a missing time.
+
+    Without `state` this is pure. With it, the caps apply and the update's series stay
+    reserved in `state` until the ledger applies or releases them.
+    """
     published = event.published if event.published is not None else now
+    # Identity tests and `_value_`: Enum's properties cost more than the rest of a plan.
+    if kind is Kind.SUCCESS:
+        # A success only moves its mapping's state (exporter/mapping.py), under the same
+        # label policy and caps as the failures' series.
+        success: Sequence[Series] = ((_STATE, policy.mapping(event)),)
+        admitted = state.admit(success) if state is not None else None
+        if admitted is None:
+            overflow: tuple[str, ...] = ()
+            reserved: tuple[Series, ...] = ()
+        else:
+            success, overflow, reserved = admitted.series, admitted.overflow, admitted.reserved
+        ((name, labels),) = success
+        return Update(
+            event.uuid,
+            kind,
+            (),
+            ((name, labels, mapping.encode(published, False)),),
+            overflow,
+            reserved,
+        )
+    if kind is not Kind.TERMINAL_FAILURE and kind is not Kind.RETRIED_FAILURE:
+        return Update(uuid=event.uuid, kind=kind)
+    application, group, actor, event_type = policy.labels(event)
+    # `reason` is a closed set (exporter/reasons.py); `application` is governed as anywhere.
+    proposed: Sequence[Series] = (
+        (_FAILURES, (application, group, actor)),
+        (_BY_KIND, (application, event_type, kind._value_)),
+        (_REASONS, (application, failure_reason(event))),
+        (_LAST, (application, group)),
+        (_STATE, (application, group)),
+    )
+    overflow = ()
+    reserved = ()
+    admitted = state.admit(proposed) if state is not None else None
+    if admitted is not None:
+        proposed, overflow, reserved = admitted.series, admitted.overflow, admitted.reserved
+    failures, by_kind, reasons, (last, last_labels), (state_name, state_labels) = proposed
     return Update(
-        uuid=event.uuid,
-        kind=kind,
-        increments=(
-            (catalogue.FAILURES.name, (application, group, actor)),
-            (
-                catalogue.FAILURES_BY_KIND.name,
-                (application, clean(event.event_type), kind.value),
-            ),
-            (catalogue.FAILURE_REASONS.name, (application, failure_reason(event))),
+        event.uuid,
+        kind,
+        (failures, by_kind, reasons),
+        (
+            (last, last_labels, published),
+            (state_name, state_labels, mapping.encode(published, True)),
         ),
-        maxima=(
-            (catalogue.LAST_FAILURE.name, (application, group), published),
-            _mapping_state(event, True, now),
-        ),
+        overflow,
+        reserved,
     )
 
 
-# --- failure reasons and mapping state (System Log poller issue) ---------------------------
+_FAILURES: Final = catalogue.FAILURES.name
+_BY_KIND: Final = catalogue.FAILURES_BY_KIND.name
+_REASONS: Final = catalogue.FAILURE_REASONS.name
+_LAST: Final = catalogue.LAST_FAILURE.name
+_STATE: Final = mapping.STATE_SERIES
+
+
+# --- failure reasons (System Log poller issue) ---------------------------------------------
 
 
 def failure_reason(event: Event) -> str:
@@ -58,11 +121,70 @@ def failure_reason(event: Event) -> str:
     return classify_reason(event.event_type, event.reason, event.message, names=names)
 
 
-def _mapping_state(event: Event, failing: bool, now: float) -> tuple[str, Labels, float]:
-    """The max-update that makes this event the mapping's state if it is the newest."""
-    labels = (clean(event.application.label()), clean(event.group.label()))
-    published = event.published if event.published is not None else now
-    return (mapping.STATE_SERIES, labels, mapping.encode(published, failing))
+def stored_series() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Every event-derived series the ledger writes, by stored name, with its label names.
+
+    The catalogue's event metrics, and the mapping state that the exposition decodes into
+    okta_group_push_mapping_failing (same labels).
+    """
+    return (
+        *((spec.name, spec.labels) for spec in catalogue.EVENT_METRICS),
+        (mapping.STATE_SERIES, catalogue.MAPPING_FAILING.labels),
+    )
+
+
+def limits(config: Config) -> Limits:
+    """The caps of `config`, over every event-derived series (`stored_series`)."""
+    governed: dict[str, tuple[str | None, ...]] = {}
+    reserve = 0
+    for name, labels in stored_series():
+        governed[name] = tuple(label if label in GOVERNED else None for label in labels)
+        reserve += math.prod(CLOSED_LABELS.get(label, 1) for label in labels)
+    return Limits(
+        max_values=config.labels_max_values,
+        max_series=config.labels_max_series,
+        governed=governed,
+        reserve=reserve,
+    )
+
+
+class Gate:
+    """Shared by any number of holders, or held by one alone.
+
+    Batches share it from planning to commit; series expiry holds it alone, so a series
+    is never dropped from the store while a commit that counts it is in flight.
+    """
+
+    def __init__(self) -> None:
+        self._holders = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._open = asyncio.Event()
+        self._open.set()
+
+    @contextlib.asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        while not self._open.is_set():
+            await self._open.wait()
+        self._holders += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._holders -= 1
+            if not self._holders:
+                self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        while not self._open.is_set():
+            await self._open.wait()
+        self._open.clear()  # new batches wait from now on: the exclusive holder never starves
+        try:
+            await self._idle.wait()
+            yield
+        finally:
+            self._open.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,43 +207,122 @@ class Ledger:
         metrics: SelfMetrics,
         health: Health,
         clock: Callable[[], float],
+        *,
+        policy: LabelPolicy = DEFAULT_POLICY,
+        series_ttl: float | None = None,
     ) -> None:
         self._store = store
         self._health = health
         self._state = state
         self._metrics = metrics
         self._clock = clock
+        self.policy = policy
+        self._ttl = series_ttl
+        self._gate = Gate()
+        self._announced: set[str] = set()
+
+    async def prepare(self) -> None:
+        """Load what the label policy keeps in the store (the actor hash key) once it opens."""
+        if self.policy.actor != "hash" or self.policy.hash_key is not None:
+            return
+        # The first replica's key wins, so every replica and every restart hash alike.
+        await self._store.set_meta(HASH_KEY_META, secrets.token_hex(32), only_if_absent=True)
+        key = await self._store.get_meta(HASH_KEY_META)
+        if key:
+            self.policy = self.policy.with_hash_key(bytes.fromhex(key))
 
     async def record(self, events: Sequence[Event], source: str) -> Recorded:
         """Commit the batch's new events durably, then update the exposed state.
 
         Raises whatever the store raises: the caller must then not acknowledge.
         """
+        if self.policy.needs_hash_key:
+            raise StoreError("the actor hash key is not loaded from the store yet")
         now = self._clock()
         updates: list[Update] = []
-        ignored = 0
-        for event in events:
-            kind = classify_event(event)
-            self._metrics.event_received(source, kind.value)
-            if kind is Kind.IGNORED:
-                ignored += 1
-            else:
-                updates.append(plan(event, kind, now))
-        applied: list[bool] = []
-        if updates:
-            try:
-                applied = await self._store.commit(updates, now)
-            except StoreError as exc:
-                self._health.storage_failed("commit", exc)
-                raise
-            self._health.storage_ok()
         counted = failures = 0
-        for update, is_new in zip(updates, applied, strict=True):
-            if is_new:
-                counted += 1
-                failures += update.kind.is_failure
-                self._state.apply(update)
+        async with self._gate.shared():
+            try:
+                kinds = [classify_event(event) for event in events]
+                policy, state = self.policy, self._state
+                for event, kind in zip(events, kinds, strict=True):
+                    if kind is not Kind.IGNORED:  # appended one by one: `finally` releases
+                        updates.append(plan(event, kind, now, policy, state))
+                # Per kind, not per event: a labelled child lookup costs more than a plan.
+                for kind, count in Counter(kinds).items():
+                    self._metrics.event_received(source, kind.value, count)
+                applied: list[bool] = []
+                if updates:
+                    try:
+                        applied = await self._store.commit(updates, now)
+                    except StoreError as exc:
+                        self._health.storage_failed("commit", exc)
+                        raise
+                    self._health.storage_ok()
+                for update, is_new in zip(updates, applied, strict=True):
+                    if is_new:
+                        counted += 1
+                        failures += update.kind is not Kind.SUCCESS
+                        self._state.apply(update)
+                        if update.overflow:
+                            self._announce(update.overflow)
+            finally:
+                for update in updates:
+                    if update.reserved:
+                        self._state.release(update.reserved)
         duplicates = len(updates) - counted
         if duplicates:
             self._metrics.duplicates(source, duplicates)
-        return Recorded(counted=counted, duplicates=duplicates, ignored=ignored, failures=failures)
+        return Recorded(
+            counted=counted,
+            duplicates=duplicates,
+            ignored=len(events) - len(updates),
+            failures=failures,
+        )
+
+    def _announce(self, labels: Sequence[str]) -> None:
+        """Log, once per label and process, that a cap started folding values."""
+        for label in labels:
+            if label in self._announced:
+                continue
+            self._announced.add(label)
+            limits = self._state.limits
+            if label == SERIES_CAP:
+                fields: dict[str, object] = {
+                    "flag": "--labels.max-series",
+                    "max_series": limits.max_series if limits else None,
+                }
+            else:
+                fields = {
+                    "label": label,
+                    "flag": "--labels.max-values",
+                    "max_values": limits.max_values if limits else None,
+                }
+            # Once per label and process: the overflow counter tells how much since.
+            log.warning(
+                f"label cap reached: new values are counted under {OTHER}",
+                extra={"fields": fields},
+            )
+
+    async def expire(self) -> int:
+        """Drop series not updated for the series TTL, from the store and the view.
+
+        Returns how many. Batches wait meanwhile, so no commit counts a series while it
+        is being dropped.
+        """
+        if self._ttl is None:
+            return 0
+        dropped = 0
+        async with self._gate.exclusive():
+            stale = self._state.stale(self._clock() - self._ttl)
+            for start in range(0, len(stale), EXPIRY_BATCH):
+                batch = stale[start : start + EXPIRY_BATCH]
+                try:
+                    await self._store.drop(batch)
+                except StoreError as exc:
+                    self._health.storage_failed("expire", exc)
+                    raise
+                dropped += self._state.drop(batch)
+        if dropped:
+            log.info("expired idle series", extra={"fields": {"series": dropped, "ttl": self._ttl}})
+        return dropped

@@ -40,6 +40,11 @@ def decode(value: float) -> tuple[float, bool]:
     return (whole // 2) / 1000, bool(whole % 2)
 
 
+def failing_value(value: float) -> float:
+    """The exposed gauge's value for one stored state: 1.0 if the newest event failed."""
+    return 1.0 if decode(value)[1] else 0.0
+
+
 def failing(states: Mapping[Labels, float]) -> dict[Labels, float]:
     """The exposed gauge: 1.0 where the newest event was a failure, else 0.0."""
-    return {labels: 1.0 if decode(value)[1] else 0.0 for labels, value in states.items()}
+    return {labels: failing_value(value) for labels, value in states.items()}

@@ -42,8 +42,8 @@ class SelfMetrics:
     def delivery(self, endpoint: str, code: int) -> None:
         self._deliveries.labels(endpoint, str(code)).inc()
 
-    def event_received(self, source: str, kind: str) -> None:
-        self._received.labels(source, kind).inc()
+    def event_received(self, source: str, kind: str, count: int = 1) -> None:
+        self._received.labels(source, kind).inc(count)
 
     def duplicates(self, source: str, count: int) -> None:
         self._duplicates.labels(source).inc(count)

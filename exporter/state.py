@@ -1,56 +1,278 @@
-"""The in-process view of event-derived series, which `/metrics` renders."""
+"""The in-process view of event-derived series, which `/metrics` renders, and its bookkeeping.
+
+Besides the values, the state keeps what label governance needs to decide in constant
+time: how many series use each label value (so the caps count live, loaded, merged and
+in-flight series alike), reservations for batches between planning and commit (so two
+concurrent deliveries cannot pass a cap together), overflow counts, last-update times for
+the optional series TTL, and which series changed since the exposition last looked.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
 
 from exporter.classify import Kind
+from exporter.labels import OTHER
 
 Labels = tuple[str, ...]
 Values = dict[str, dict[Labels, float]]
+Series = tuple[str, Labels]  # (metric name, label values)
+# The overflow counter's label for label sets folded by the series cap. Double underscores
+# are reserved in Prometheus label names, so no real label can be called that.
+SERIES_CAP: str = "__series__"
+_NEVER = float("-inf")
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+# A frozen msgspec Struct, like the Event it comes from: one per event, built cheaply.
+class Update(msgspec.Struct, frozen=True):
     """What one distinct event does to the state, applied only if its uuid is new."""
 
     uuid: str
     kind: Kind
     increments: tuple[tuple[str, Labels], ...] = ()  # (metric name, label values) += 1
     maxima: tuple[tuple[str, Labels, float], ...] = ()  # gauge = max(gauge, value)
+    overflow: tuple[str, ...] = ()  # labels whose value a cap replaced with __other__
+    reserved: tuple[Series, ...] = ()  # new series held in the state until released
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The caps, and which label positions of each metric they govern."""
+
+    max_values: int  # distinct values per governed label, __other__ included
+    max_series: int  # event-derived series in all
+    # metric name -> label name per position, None where the label is a closed set
+    governed: Mapping[str, tuple[str | None, ...]]
+    # series set aside for the label sets the series cap folds into (all __other__)
+    reserve: int = 0
+    labels: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = sorted({n for names in self.governed.values() for n in names if n is not None})
+        object.__setattr__(self, "labels", (*names, SERIES_CAP))
+
+
+class Admitted(msgspec.Struct, frozen=True):
+    """An event's series after the caps, which caps it ran into, which it reserved."""
+
+    series: tuple[Series, ...]
+    overflow: tuple[str, ...] = ()
+    reserved: tuple[Series, ...] = ()
 
 
 class MetricState:
-    """Counter and gauge values by metric name and label values.
+    """Counter and gauge values by metric name and label values, with their bookkeeping.
 
-    Changed only by the ledger (after a commit) and by loading a store's snapshot.
+    Changed by the ledger (reserve, apply, release, drop) and by a store's snapshot (load,
+    merge). Without `limits` it is a plain value container (the memory store uses it so).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        track_updates: bool = False,
+    ) -> None:
         self._values: Values = {}
+        self._limits = limits
+        self._clock = clock
+        self._count = 0  # live series plus reserved ones that are not live yet
+        self._pending: dict[Series, int] = {}
+        # label name -> value -> how many counted series use it
+        self._refs: dict[str, dict[str, int]] = {
+            label: {} for label in (limits.labels if limits else ())
+        }
+        self._overflow: dict[str, int] = dict.fromkeys(limits.labels, 0) if limits else {}
+        self._updated: dict[Series, float] | None = {} if track_updates else None
+        self._tombstones: dict[Series, float] = {}
+        self._changed: dict[str, dict[Labels, None]] | None = None
+        self._noting = track_updates  # every write needs _note, not only new series
+
+    @property
+    def limits(self) -> Limits | None:
+        return self._limits
+
+    # --- governance: caps decided against everything the state counts ----------------------
+
+    def admit(self, series: Sequence[Series]) -> Admitted | None:
+        """Apply the caps to one event's series and reserve the new ones until `release`.
+
+        None when every series is counted already: nothing to decide or reserve.
+
+        A governed value already counted passes; a new one passes while its label has
+        room, else it becomes __other__. Then a label set not yet counted needs room
+        under the series cap, else all its governed labels become __other__. Live series
+        need no reservation: only a drop removes them, and the ledger never drops while
+        a batch is in flight.
+        """
+        values = self._values
+        for name, labels in series:
+            known = values.get(name)
+            if known is None or labels not in known:
+                break
+        else:
+            return None  # the common case
+        limits = self._limits
+        if limits is None:
+            fresh = tuple(key for key in series if not self._is_live(*key))
+            self.reserve(fresh)
+            return Admitted(tuple(series), (), fresh)
+        overflow: list[str] = []
+        decided: dict[tuple[str, str], str] = {}
+        admitted_new: dict[str, int] = {}
+        for name, labels in series:
+            for label, value in zip(limits.governed[name], labels, strict=True):
+                if label is None or value == OTHER or (label, value) in decided:
+                    continue
+                refs = self._refs[label]
+                if value in refs:
+                    decided[label, value] = value
+                    continue
+                real = len(refs) - (OTHER in refs) + admitted_new.get(label, 0)
+                if real < limits.max_values - 1:  # one value is kept for __other__
+                    decided[label, value] = value
+                    admitted_new[label] = admitted_new.get(label, 0) + 1
+                else:
+                    decided[label, value] = OTHER
+                    overflow.append(label)
+        final: list[Series] = []
+        new_series = 0
+        for name, labels in series:
+            names = limits.governed[name]
+            capped = tuple(
+                v if label is None else decided.get((label, v), v)
+                for label, v in zip(names, labels, strict=True)
+            )
+            if not self._exists(name, capped) and (name, capped) not in final:
+                if self._count + new_series < limits.max_series - limits.reserve:
+                    new_series += 1
+                else:
+                    folded = tuple(
+                        v if label is None else OTHER
+                        for label, v in zip(names, capped, strict=True)
+                    )
+                    if folded != capped and SERIES_CAP not in overflow:
+                        overflow.append(SERIES_CAP)
+                    capped = folded
+            final.append((name, capped))
+        fresh = tuple(key for key in final if not self._is_live(*key))
+        self.reserve(fresh)
+        return Admitted(tuple(final), tuple(overflow), fresh)
+
+    def reserve(self, series: Iterable[Series]) -> None:
+        """Count series as present until `release`, so later decisions see them."""
+        for key in series:
+            held = self._pending.get(key, 0)
+            if held == 0 and not self._is_live(*key):
+                self._added(*key)
+            self._pending[key] = held + 1
+
+    def release(self, series: Iterable[Series]) -> None:
+        """End reservations; a reserved series that never became live stops counting."""
+        for key in series:
+            held = self._pending[key] - 1
+            if held:
+                self._pending[key] = held
+                continue
+            del self._pending[key]
+            if not self._is_live(*key):
+                self._removed(*key)
+
+    def _exists(self, name: str, labels: Labels) -> bool:
+        return self._is_live(name, labels) or (name, labels) in self._pending
+
+    def _is_live(self, name: str, labels: Labels) -> bool:
+        series = self._values.get(name)
+        return series is not None and labels in series
+
+    def _added(self, name: str, labels: Labels) -> None:
+        self._count += 1
+        if self._limits is not None:
+            for label, value in zip(self._limits.governed.get(name, ()), labels, strict=False):
+                if label is not None:
+                    refs = self._refs[label]
+                    refs[value] = refs.get(value, 0) + 1
+
+    def _removed(self, name: str, labels: Labels) -> None:
+        self._count -= 1
+        if self._limits is not None:
+            for label, value in zip(self._limits.governed.get(name, ()), labels, strict=False):
+                if label is not None:
+                    refs = self._refs[label]
+                    if refs[value] == 1:
+                        del refs[value]
+                    else:
+                        refs[value] -= 1
+
+    # --- values ----------------------------------------------------------------------------
 
     def apply(self, update: Update) -> None:
         """Add 1 to each incremented series; raise each gauge to at least its value."""
+        values = self._values
         for name, labels in update.increments:
-            series = self._values.setdefault(name, {})
-            series[labels] = series.get(labels, 0.0) + 1.0
+            series = values.get(name)
+            if series is None:
+                series = values[name] = {}
+            current = series.get(labels)
+            series[labels] = 1.0 if current is None else current + 1.0
+            if current is None or self._noting:
+                self._note(name, labels, current is None)
         for name, labels, value in update.maxima:
-            series = self._values.setdefault(name, {})
-            if value > series.get(labels, float("-inf")):
+            series = values.get(name)
+            if series is None:
+                series = values[name] = {}
+            current = series.get(labels)
+            if current is None or value > current:
                 series[labels] = value
+            if current is None or self._noting:
+                self._note(name, labels, current is None)
+        for label in update.overflow:
+            self._overflow[label] = self._overflow.get(label, 0) + 1
+
+    def _note(self, name: str, labels: Labels, new: bool) -> None:
+        """Bookkeeping for a written series: counted when new, touched, marked changed."""
+        if new and (name, labels) not in self._pending:
+            self._added(name, labels)
+        if self._updated is not None:
+            self._updated[name, labels] = self._clock()
+        if self._changed is not None:
+            self._mark_changed(name, labels)
 
     def load(self, values: Mapping[str, Mapping[Labels, float]]) -> None:
-        """Replace the view with a store's snapshot."""
-        self._values = {name: dict(series) for name, series in values.items()}
+        """Replace the view with a store's snapshot (reservations in flight are kept)."""
+        for name, series in self._values.items():
+            for labels in series:
+                if (name, labels) not in self._pending:
+                    self._removed(name, labels)
+                self._mark_changed(name, labels)
+        self._values = {}
+        if self._updated is not None:
+            self._updated.clear()
+        self.merge(values)
 
     def merge(self, values: Mapping[str, Mapping[Labels, float]]) -> None:
-        """Raise each series to at least the given value (counters and gauges only grow)."""
+        """Raise each series to at least the given value (counters and gauges only grow).
+
+        A series this process just expired stays gone unless the incoming value shows
+        that another replica counted it since.
+        """
         for name, incoming in values.items():
-            series = self._values.setdefault(name, {})
+            series = self._values.get(name)
             for labels, value in incoming.items():
-                if value > series.get(labels, float("-inf")):
-                    series[labels] = value
+                current = series.get(labels) if series is not None else None
+                if current is not None and value <= current:
+                    continue
+                if current is None and value <= self._tombstones.get((name, labels), _NEVER):
+                    continue
+                if series is None:
+                    series = self._values[name] = {}
+                series[labels] = value
+                self._note(name, labels, current is None)
 
     def values(self) -> Values:
         """A copy of every series, by metric name."""
@@ -63,3 +285,77 @@ class MetricState:
     def count(self) -> int:
         """How many series the view holds."""
         return sum(len(series) for series in self._values.values())
+
+    def reserved(self) -> int:
+        """Series reserved by batches between planning and commit."""
+        return len(self._pending)
+
+    def overflow(self) -> dict[str, int]:
+        """Counted events whose value a cap replaced, by label (SERIES_CAP: the series cap)."""
+        return dict(self._overflow)
+
+    def distinct(self, label: str) -> int:
+        """Distinct values of a governed label among counted and reserved series."""
+        return len(self._refs.get(label, ()))
+
+    # --- expiry ----------------------------------------------------------------------------
+
+    def stale(self, before: float) -> list[tuple[str, Labels, float]]:
+        """Series last updated before `before` and not reserved, with their values."""
+        if self._updated is None:
+            return []
+        return [
+            (name, labels, self._values[name][labels])
+            for (name, labels), at in self._updated.items()
+            if at < before and (name, labels) not in self._pending
+        ]
+
+    def drop(self, series: Iterable[tuple[str, Labels, float]]) -> int:
+        """Forget series that still hold the given value; returns how many.
+
+        What it forgot is remembered until the next drop, so that a refresh which read
+        the shared store before the drop cannot bring it back (see `merge`).
+        """
+        self._tombstones.clear()
+        dropped = 0
+        for name, labels, value in series:
+            values = self._values.get(name)
+            if values is None or values.get(labels) != value:
+                continue
+            del values[labels]
+            dropped += 1
+            if (name, labels) not in self._pending:
+                self._removed(name, labels)
+            if self._updated is not None:
+                self._updated.pop((name, labels), None)
+            self._tombstones[name, labels] = value
+            self._mark_changed(name, labels)
+        return dropped
+
+    # --- change tracking for the exposition ------------------------------------------------
+
+    def watch(self) -> None:
+        """Start recording which series change, every current one included (see `changed`)."""
+        self._changed = {name: dict.fromkeys(series) for name, series in self._values.items()}
+        self._noting = True
+
+    def changed(self, name: str, most: int) -> list[Labels]:
+        """Take up to `most` label sets of `name` changed (or dropped) since last asked."""
+        pending = self._changed.get(name) if self._changed is not None else None
+        if not pending:
+            return []
+        taken: list[Labels] = []
+        for labels in pending:
+            taken.append(labels)
+            if len(taken) == most:
+                break
+        for labels in taken:
+            del pending[labels]
+        return taken
+
+    def _mark_changed(self, name: str, labels: Labels) -> None:
+        if self._changed is not None:
+            changed = self._changed.get(name)
+            if changed is None:
+                changed = self._changed[name] = {}
+            changed[labels] = None

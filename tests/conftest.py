@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from prometheus_client import CollectorRegistry
 
 from exporter.app import make_app
+from exporter.appkeys import STATE
 from exporter.config import Config
 from exporter.exposition import StateCollector
 from exporter.health import Health
@@ -58,7 +59,11 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def app(config: Config, registry: CollectorRegistry) -> web.Application:
-    return make_app(config, MemoryStore(config.dedup_window), clock=lambda: NOW, registry=registry)
+    app = make_app(config, MemoryStore(config.dedup_window), clock=lambda: NOW, registry=registry)
+    # The event-derived series too, for get_sample_value (/metrics renders them from its
+    # own cache and skips this reference view).
+    registry.register(StateCollector(app[STATE]))
+    return app
 
 
 Client = TestClient[web.Request, web.Application]

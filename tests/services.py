@@ -9,6 +9,7 @@ REQUIRE_SERVICES=1 so that a missing one fails CI instead of skipping.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -62,14 +63,17 @@ def http_get(
     headers: dict[str, str] | None = None,
     context: ssl.SSLContext | None = None,
 ) -> tuple[int, bytes]:
-    """GET `url` -> (status, body); connection errors give status 0."""
+    """GET `url` -> (status, body); connection errors give status 0.
+
+    A body cut short (a streamed /metrics when the process dies mid-scrape) is one too.
+    """
     request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback only
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return 0, b""
 
 

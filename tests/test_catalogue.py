@@ -19,6 +19,9 @@ PINNED = {
     "okta_group_push_exporter_storage_errors_total": ("counter", ("operation",)),
     "okta_group_push_exporter_ready": ("gauge", ()),
     "okta_group_push_exporter_build_info": ("gauge", ("version", "python_version")),
+    # label governance (issue 5)
+    "okta_group_push_exporter_label_overflow_total": ("counter", ("label",)),
+    "okta_group_push_exporter_series": ("gauge", ()),
     # System Log poller (issue 4)
     "okta_group_push_failure_reasons_total": ("counter", ("application", "reason")),
     "okta_group_push_mapping_failing": ("gauge", ("application", "group")),
@@ -41,7 +44,7 @@ def test_naming_conventions() -> None:
         assert metric.name.startswith("okta_group_push_")
         assert (metric.type is MetricType.COUNTER) == metric.name.endswith("_total")
         assert metric.help.endswith(".")
-    for metric in catalogue.SELF_METRICS + catalogue.POLL_METRICS:
+    for metric in catalogue.SELF_METRICS + catalogue.GOVERNANCE_METRICS + catalogue.POLL_METRICS:
         assert metric.name.startswith("okta_group_push_exporter_")
 
 

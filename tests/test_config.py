@@ -254,3 +254,64 @@ def test_okta_secrets_stay_out_of_repr_and_the_landing_page(tmp_path: Path, key_
     assert "sup3r-secret-token" not in str(shown)
     assert shown["okta api token"] == "<secret>"
     assert shown["--okta.poll-since"] == "1h" and shown["--okta.dpop"] == "true"
+
+
+def test_label_governance_defaults() -> None:
+    config = Config()
+    assert (config.labels_max_values, config.labels_max_series) == (1000, 10_000)
+    assert config.labels_max_length == 128
+    assert (config.labels_application, config.labels_group, config.labels_actor) == (
+        "display_name",
+        "display_name",
+        "display_name",
+    )
+    assert config.series_ttl is None  # off: sparse counters need their series (README)
+
+
+def test_label_governance_flags_and_environment() -> None:
+    config = configure(
+        ["--labels.max-values", "50", "--labels.actor", "hash", "--labels.group.deny", "tmp-.*"],
+        {
+            "OKTA_GROUP_PUSH_LABELS_MAX_SERIES": "2000",
+            "OKTA_GROUP_PUSH_LABELS_APPLICATION": "id",
+            "OKTA_GROUP_PUSH_LABELS_APPLICATION_ALLOW": "0oa.*",
+            "OKTA_GROUP_PUSH_METRICS_SERIES_TTL": "30d",
+        },
+    )
+    assert (config.labels_max_values, config.labels_max_series) == (50, 2000)
+    assert (config.labels_actor, config.labels_application) == ("hash", "id")
+    assert config.labels_group_deny is not None and config.labels_group_deny.pattern == "tmp-.*"
+    assert config.labels_application_allow is not None
+    assert config.series_ttl == 30 * 86400
+    shown = config.describe()
+    assert shown["--labels.group.deny"] == "tmp-.*"
+    assert shown["--metrics.series-ttl"] == "30d"
+    assert configure(["--metrics.series-ttl", "off"]).series_ttl is None
+    assert configure(["--metrics.series-ttl", "0"]).series_ttl is None
+
+
+def test_label_governance_problems_are_reported_together() -> None:
+    with pytest.raises(ConfigError) as info:
+        configure(
+            [
+                "--labels.max-values",
+                "0",
+                "--labels.max-series",
+                "many",
+                "--labels.actor",
+                "email",
+                "--labels.group.allow",
+                "(",
+                "--metrics.series-ttl",
+                "soon",
+            ]
+        )
+    problems = info.value.problems
+    assert len(problems) == 5
+    assert "--labels.max-values: must be greater than zero (got '0')" in problems
+    assert "--labels.max-series: expected a whole number (got 'many')" in problems
+    assert any(p.startswith("--labels.actor: expected one of") for p in problems)
+    assert any(
+        p.startswith("--labels.group.allow: not a valid regular expression") for p in problems
+    )
+    assert any(p.startswith("--metrics.series-ttl: expected a duration") for p in problems)

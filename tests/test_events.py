@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.events import (
+    Batch,
     Entity,
     Event,
     PayloadError,
     Skipped,
     loads,
+    parse_hook_body,
     parse_hook_envelope,
     parse_log_event,
     parse_log_events,
@@ -220,3 +226,121 @@ def test_workflows_payload_accepts_a_list_and_rejects_scalars() -> None:
     assert len(parse_workflows_payload([card, "junk"]).skipped) == 1
     with pytest.raises(PayloadError):
         parse_workflows_payload("card")
+
+
+# --- the typed fast path for hook bodies decides exactly as the lenient one -------------
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from([TERMINAL, "AppInstance", "UserGroup", "2026-11-20T09:15:00.123Z"])
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _sometimes(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.one_of(values, values, values, _json)
+
+
+_entity = st.dictionaries(
+    st.sampled_from(["id", "type", "alternateId", "displayName", "other"]), _sometimes(_scalars)
+)
+_log_event = st.dictionaries(
+    st.sampled_from(
+        ["uuid", "eventType", "published", "displayMessage", "outcome", "actor", "target", "client"]
+    ),
+    st.one_of(
+        _scalars,
+        _entity,
+        st.lists(_sometimes(_entity), max_size=3),
+        st.fixed_dictionaries({}, optional={"result": _scalars, "reason": _scalars}),
+        _json,
+    ),
+)
+_envelope = st.fixed_dictionaries(
+    {},
+    optional={
+        "eventType": st.sampled_from(["com.okta.event_hook", "other", None, 1]),
+        "eventId": _scalars,
+        "data": _sometimes(st.fixed_dictionaries({"events": st.lists(_sometimes(_log_event))})),
+    },
+)
+
+
+def _outcome(parse: Callable[[bytes], Batch], body: bytes) -> object:
+    try:
+        return parse(body)
+    except PayloadError as exc:
+        return ("400", str(exc))
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=st.one_of(_envelope, _envelope, _json))
+def test_fast_hook_decoding_decides_as_the_lenient_path(document: object) -> None:
+    body = json.dumps(document).encode()  # stdlib: keeps integers past 64 bits as digits
+    lenient = _outcome(lambda b: parse_hook_envelope(loads(b)), body)
+    assert _outcome(parse_hook_body, body) == lenient
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"",
+        b"\xef\xbb\xbf{}",
+        b'{"data": {"events": [{"uuid": "\\ud800"}]}}',
+        b'{"data": {"events": [{"uuid": "a\xff"}]}}',
+        b'{"data": {"events": ' + b"[" * 5000 + b"]" * 5000 + b"}}",
+        b'{"data": {"events": [{"uuid": "a", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}]}}",
+    ],
+)
+def test_fast_hook_decoding_refuses_what_the_lenient_path_refuses(body: bytes) -> None:
+    with pytest.raises(PayloadError) as lenient:
+        parse_hook_envelope(loads(body))
+    with pytest.raises(PayloadError) as fast:
+        parse_hook_body(body)
+    assert str(fast.value) == str(lenient.value)
+
+
+def test_fast_hook_decoding_skips_deep_fields_it_does_not_read() -> None:
+    # Nested 40 deep inside a field the exporter ignores: never built into objects, so
+    # nothing can recurse over it later; the lenient path refuses the whole body.
+    body = (
+        b'{"data": {"events": [{"uuid": "a", "eventType": "t", "client": '
+        + b"[" * 40
+        + b"]" * 40
+        + b"}]}}"
+    )
+    batch = parse_hook_body(body)
+    assert [e.uuid for e in batch.events] == ["a"]
+    with pytest.raises(PayloadError, match="nested deeper"):
+        parse_hook_envelope(loads(body))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from("0123456789 +-:.TZ\u0661a"), min_size=1, max_size=3).flatmap(
+        lambda chars: st.tuples(
+            st.just(chars), st.lists(st.integers(0, 23), min_size=len(chars), max_size=len(chars))
+        )
+    )
+)
+def test_okta_timestamp_shortcut_agrees_with_the_general_pattern(
+    text: tuple[list[str], list[int]],
+) -> None:
+    """Canonical Okta times skip the general pattern; any near miss must read the same."""
+    value = list("2026-11-28T10:00:00.123Z")
+    for char, position in zip(*text, strict=True):
+        value[position] = char
+    mutated = "".join(value)
+    padded = f" {mutated} "  # the same text past the shortcut's exact-shape test
+    assert parse_timestamp(mutated) == parse_timestamp(padded)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter import catalogue, mapping
 from exporter.classify import Kind
+from exporter.config import Config
 from exporter.events import Entity, Event
+from exporter.exposition import GovernanceCollector
 from exporter.health import Health
-from exporter.ledger import Ledger, plan
+from exporter.labels import HASH_LENGTH, LabelPolicy
+from exporter.ledger import Ledger, limits, plan
 from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState
+from exporter.state import MetricState, Update
+from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
+from exporter.store.sqlite import SqliteStore
 from tests.conftest import NOW
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -156,3 +165,134 @@ async def test_memory_store_forgets_uuids_after_the_window() -> None:
     assert await store.commit([update], now=0) == [True]
     assert await store.commit([update], now=5) == [False]
     assert await store.commit([update], now=100) == [True]
+
+
+# --- label governance and the series TTL ---------------------------------------------------
+
+
+def governed(
+    store: Store | None = None,
+    *,
+    clock: Callable[[], float] = lambda: NOW,
+    policy: LabelPolicy | None = None,
+    ttl: float | None = None,
+    **caps: int,
+) -> tuple[Ledger, MetricState, CollectorRegistry]:
+    config = Config(**{f"labels_{k}": v for k, v in caps.items()})  # type: ignore[arg-type]
+    state = MetricState(limits(config), clock=clock, track_updates=ttl is not None)
+    registry = CollectorRegistry()
+    registry.register(GovernanceCollector(state))
+    metrics = SelfMetrics(registry)
+    ledger = Ledger(
+        store if store is not None else MemoryStore(3600),
+        state,
+        metrics,
+        Health(metrics),
+        clock,
+        policy=policy or LabelPolicy(),
+        series_ttl=ttl,
+    )
+    return ledger, state, registry
+
+
+def by(uuid: str, app: str = "Slack", group: str = "Eng", actor: str = "Ada") -> Event:
+    return Event(
+        uuid=uuid,
+        event_type=TERMINAL,
+        published=100.0,
+        outcome="FAILURE",
+        reason="",
+        message="",
+        actor=Entity(id=f"00u-{actor}", display_name=actor),
+        application=Entity(display_name=app),
+        group=Entity(display_name=group),
+    )
+
+
+async def test_overflow_is_counted_per_event_and_logged_once_per_label(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ledger, state, registry = governed(max_values=3)
+    overflow = "okta_group_push_exporter_label_overflow_total"
+    assert registry.get_sample_value(overflow, {"label": "actor"}) == 0  # there before any
+    with caplog.at_level(logging.WARNING, logger="exporter.ledger"):
+        await ledger.record([by(str(i), actor=f"actor {i}") for i in range(6)], "event_hook")
+        await ledger.record([by("6", actor="actor 6"), by("6", actor="actor 6")], "event_hook")
+    assert registry.get_sample_value(overflow, {"label": "actor"}) == 5  # the duplicate: not
+    assert sum(state.series(catalogue.FAILURES.name).values()) == 7
+    warnings = [r for r in caplog.records if "label cap reached" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].fields == {  # type: ignore[attr-defined]
+        "label": "actor",
+        "flag": "--labels.max-values",
+        "max_values": 3,
+    }
+
+
+async def test_a_failed_commit_reserves_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path)  # never opened: every commit fails
+    ledger, state, _ = governed(store, max_values=2)
+    with pytest.raises(StoreError):
+        await ledger.record([by("a", app="Zoom")], "event_hook")
+    assert state.reserved() == 0 and state.distinct("application") == 0
+    await store.close()
+
+
+async def test_the_actor_hash_key_is_kept_in_the_store_and_shared(tmp_path: Path) -> None:
+    policy = LabelPolicy(actor="hash")
+    first_store = SqliteStore(tmp_path)
+    await first_store.open()
+    ledger, state, _ = governed(first_store, policy=policy)
+    with pytest.raises(StoreError, match="hash key"):
+        await ledger.record([by("a")], "event_hook")  # 503: Okta retries once it is loaded
+    await ledger.prepare()
+    await ledger.record([by("a")], "event_hook")
+    (labels,) = state.series(catalogue.FAILURES.name)
+    assert "Ada" not in labels[2] and len(labels[2]) == HASH_LENGTH
+    await first_store.close()
+    # A restart (or another replica) hashes the same person alike.
+    again = SqliteStore(tmp_path)
+    await again.open()
+    restarted, _, _ = governed(again, policy=policy)
+    await restarted.prepare()
+    assert restarted.policy.labels(by("b")).actor == labels[2]
+    await again.close()
+
+
+class HeldStore(MemoryStore):
+    """A memory store whose commits wait until the test lets them through."""
+
+    def __init__(self) -> None:
+        super().__init__(3600)
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def commit(self, updates: Sequence[Update], now: float) -> list[bool]:
+        self.entered.set()
+        await self.release.wait()
+        return await super().commit(updates, now)
+
+
+async def test_series_ttl_drops_idle_series_but_never_one_being_counted() -> None:
+    now = [NOW]
+    store = HeldStore()
+    ledger, state, _ = governed(store, clock=lambda: now[0], ttl=3600)
+    store.release.set()
+    await ledger.record([by("a", group="Idle"), by("b", group="Busy")], "event_hook")
+    now[0] += 7200
+    store.release.clear()
+    busy = asyncio.create_task(ledger.record([by("c", group="Busy")], "event_hook"))
+    await store.entered.wait()
+    expiry = asyncio.create_task(ledger.expire())
+    await asyncio.sleep(0)
+    assert not expiry.done()  # waits for the commit in flight
+    store.release.set()
+    await busy
+    assert await expiry == 2  # the Idle group's FAILURES and LAST series
+    failures = catalogue.FAILURES.name
+    assert state.series(failures) == {("Slack", "Busy", "Ada"): 2.0}
+    assert (await store.values())[failures] == {("Slack", "Busy", "Ada"): 2.0}
+    assert await ledger.expire() == 0
+    # Without a TTL nothing ever expires.
+    plain, _, _ = governed()
+    assert await plain.expire() == 0

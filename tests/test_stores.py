@@ -107,6 +107,28 @@ async def test_prune_forgets_old_uuids_so_they_count_again(store: Store) -> None
     assert await store.commit([update("old"), update("new")], 106.0) == [True, False]
 
 
+async def test_drop_forgets_only_series_still_holding_the_value(store: Store) -> None:
+    """The series TTL: a series counted again since the expiry read it keeps its value."""
+    await store.commit([update("a"), update("b", app="Zoom"), update("c", app="Box")], 1.0)
+    before = await store.generation()
+    dropped = await store.drop(
+        [
+            (FAILURES, ("Slack", "Eng", "Ada"), 1.0),
+            (LAST, ("Slack", "Eng"), 100.0),
+            (FAILURES, ("Zoom", "Eng", "Ada"), 7.0),  # moved on: stays
+            (FAILURES, ("Nope", "Eng", "Ada"), 1.0),  # not there
+        ]
+    )
+    assert dropped == 2
+    values = await store.values()
+    assert values[FAILURES] == {("Zoom", "Eng", "Ada"): 1.0, ("Box", "Eng", "Ada"): 1.0}
+    assert ("Slack", "Eng") not in values[LAST]
+    assert await store.generation() != before
+    # Counting it again starts the series afresh.
+    await store.commit([update("d")], 2.0)
+    assert (await store.values())[FAILURES][("Slack", "Eng", "Ada")] == 1.0
+
+
 async def test_values_survive_closing_and_reopening(make: StoreFactory) -> None:
     first = make()
     await first.open()

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.app import make_app
+from exporter.config import Config
+from exporter.store.memory import MemoryStore
 from tests.builders import envelope, failure_event
-from tests.conftest import ROTATED, SECRET, Client, auth
+from tests.conftest import NOW, ROTATED, SECRET, Client, auth
 from tests.services import require_binary
 
 NASTY = 'quote " backslash \\ newline \n tab \t ünïcødé 🚀 {braces}=,'
@@ -85,3 +91,98 @@ async def test_health_and_readiness(client: Client) -> None:
 @pytest.mark.parametrize(("method", "path"), [("PUT", "/hooks/okta"), ("GET", "/hooks/workflows")])
 async def test_wrong_methods_are_405(client: Client, method: str, path: str) -> None:
     assert (await client.request(method, path)).status == 405
+
+
+async def test_gzip_body_is_the_plain_body_compressed(client: Client) -> None:
+    events = [failure(str(i), group=f"g{i}", actor=NASTY) for i in range(50)]
+    await client.post("/hooks/okta", json=envelope(*events), headers=auth())
+    plain = await (await client.get("/metrics", headers={"Accept-Encoding": "identity"})).read()
+    response = await client.get(
+        "/metrics", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )
+    assert response.headers["Content-Encoding"] == "gzip"
+    unzipped = gzip.decompress(await response.read())
+    # The process metrics (CPU seconds, memory) move between two scrapes: compare the rest.
+    assert stable(unzipped) == stable(plain)
+
+
+def stable(body: bytes) -> list[bytes]:
+    return [line for line in body.splitlines() if not line.startswith((b"process_", b"python_gc"))]
+
+
+async def test_head_gets_the_headers_only(client: Client) -> None:
+    response = await client.head("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert await response.read() == b""
+
+
+async def test_governance_metrics_are_exposed_from_the_start(client: Client) -> None:
+    text = await (await client.get("/metrics")).text()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    overflow = families["okta_group_push_exporter_label_overflow"]
+    assert {s.labels["label"]: s.value for s in overflow.samples} == {
+        "actor": 0.0,
+        "application": 0.0,
+        "event_type": 0.0,
+        "group": 0.0,
+        "__series__": 0.0,
+    }
+    (series,) = families["okta_group_push_exporter_series"].samples
+    assert series.value == 0
+
+
+def attack(first: int, count: int) -> list[object]:
+    """Failures each naming a new group and a new actor, as a hook-secret holder could."""
+    return [
+        failure(f"attack-{i}", app=f"app {i % 7}", group=f"group {i}", actor=f"actor {i}@evil.test")
+        for i in range(first, first + count)
+    ]
+
+
+async def test_attack_of_distinct_actors_and_groups_is_bounded_and_exact(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    tmp_path: Path,
+) -> None:
+    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))  # the default caps
+    max_values, max_series = config.labels_max_values, config.labels_max_series
+    client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
+
+    async def post(events: list[object]) -> None:
+        for start in range(0, len(events), 100):
+            response = await client.post(
+                "/hooks/okta", json=envelope(*events[start : start + 100]), headers=auth()
+            )
+            assert response.status == 204
+
+    await post(attack(0, 10_000))
+    first = await (await client.get("/metrics")).read()
+    await post(attack(10_000, 10_000))
+    body = await (await client.get("/metrics")).read()
+
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    event_families = (
+        "okta_group_push_failures",
+        "okta_group_push_failures_by_kind",
+        "okta_group_push_last_failure_timestamp_seconds",
+    )
+    assert sum(len(families[name].samples) for name in event_families) <= max_series
+    failures = families["okta_group_push_failures"].samples
+    for label in ("group", "actor"):
+        assert len({s.labels[label] for s in failures}) <= max_values
+    assert sum(s.value for s in failures) == 20_000  # every event counted, none twice
+    assert sum(s.value for s in families["okta_group_push_failures_by_kind"].samples) == 20_000
+    overflow = {
+        s.labels["label"]: s.value
+        for s in families["okta_group_push_exporter_label_overflow"].samples
+    }
+    assert overflow["group"] == overflow["actor"] == 20_000 - (max_values - 1)
+    # The exposition stopped growing with the attack: bounded by the caps, not the events.
+    assert len(body) - len(first) < 0.01 * len(first)
+    longest_line = 200 + 3 * 2 * config.labels_max_length  # escaping at most doubles a value
+    assert len(body) < max_series * longest_line + 100_000  # plus the exporter's own metrics
+    promtool = require_binary("promtool")
+    checked = await asyncio.to_thread(
+        subprocess.run, [promtool, "check", "metrics"], input=body, capture_output=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()

@@ -64,6 +64,13 @@ class Store(Protocol):
         """Store a named value; with only_if_absent, keep an existing one and say False."""
         ...
 
+    async def drop(self, series: Sequence[tuple[str, Labels, float]]) -> int:
+        """Forget each (name, labels) whose stored value is still the given one; say how many.
+
+        For the series TTL: a series another replica has counted since keeps its value.
+        """
+        ...
+
     async def prune(self, now: float, window: float) -> int:
         """Forget uuids first seen before now - window; returns how many."""
         ...

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from exporter.state import MetricState, Update, Values
+from exporter.state import Labels, MetricState, Update, Values
 from exporter.store.base import Lease, Summary, count_series
 
 
@@ -53,6 +53,11 @@ class MemoryStore:
             return False
         self._meta[key] = value
         return True
+
+    async def drop(self, series: Sequence[tuple[str, Labels, float]]) -> int:
+        dropped = self._state.drop(series)
+        self._generation += 1
+        return dropped
 
     async def prune(self, now: float, window: float) -> int:
         return self._forget_before(now - window)

@@ -17,7 +17,7 @@ from typing import Any, Final
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from exporter.state import Update, Values
+from exporter.state import Labels, Update, Values
 from exporter.store.base import StoreError, Summary, encode_series, values_from_rows
 
 DEFAULT_PREFIX: Final = "okta_group_push:"
@@ -53,6 +53,21 @@ while i <= #ARGV do
 end
 redis.call('INCR', KEYS[3])
 return out
+"""
+
+# KEYS: series (hash), generation. ARGV: (series key, value) pairs. A series counted since
+# (by any replica) no longer holds the value and stays.
+_DROP: Final = """
+local dropped = 0
+for i = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if current and tonumber(current) == tonumber(ARGV[i + 1]) then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    dropped = dropped + 1
+  end
+end
+if dropped > 0 then redis.call('INCR', KEYS[2]) end
+return dropped
 """
 
 
@@ -97,6 +112,7 @@ class RedisStore:
         self._prefix = prefix
         self._acquire = self._client.register_script(_ACQUIRE)
         self._release = self._client.register_script(_RELEASE)
+        self._drop = self._client.register_script(_DROP)
 
     async def _call(self, coroutine: Any) -> Any:
         try:
@@ -137,6 +153,15 @@ class RedisStore:
             return bool(await self._call(self._client.hsetnx(self._meta, key, value)))
         await self._call(self._client.hset(self._meta, key, value))
         return True
+
+    async def drop(self, series: Sequence[tuple[str, Labels, float]]) -> int:
+        if not series:
+            return 0
+        argv: list[str] = []
+        for name, labels, value in series:
+            argv += [encode_series(name, labels), repr(value)]
+        keys = [self._series, self._generation]
+        return int(await self._call(self._drop(keys=keys, args=argv)))
 
     async def prune(self, now: float, window: float) -> int:
         cutoff = f"({now - window!r}"  # "(" makes the bound exclusive

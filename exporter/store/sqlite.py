@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
-from exporter.state import Update, Values
+from exporter.state import Labels, Update, Values
 from exporter.store.base import (
     Lease,
     StoreError,
@@ -53,6 +53,7 @@ _RAISE: Final = (
     "INSERT INTO series (key, value) VALUES (?, ?) "
     "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)"
 )
+_DROP: Final = "DELETE FROM series WHERE key = ? AND value = ?"
 _INSERT_META: Final = "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"
 _REPLACE_META: Final = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
 
@@ -212,6 +213,17 @@ class SqliteStore:
 
         return await self._run(write)
 
+    async def drop(self, series: Sequence[tuple[str, Labels, float]]) -> int:
+        rows = [(encode_series(name, labels), value) for name, labels, value in series]
+
+        def delete(conn: sqlite3.Connection) -> int:
+            with transaction(conn):  # one fsync for the lot, not one per row
+                return sum(conn.execute(_DROP, row).rowcount for row in rows)
+
+        dropped = await self._run(delete)
+        self._generation += 1
+        return dropped
+
     async def prune(self, now: float, window: float) -> int:
         def delete(conn: sqlite3.Connection) -> int:
             return conn.execute("DELETE FROM seen WHERE seen_at < ?", (now - window,)).rowcount
@@ -256,7 +268,7 @@ class SqliteStore:
         key = lease_key(name)
 
         def take(conn: sqlite3.Connection) -> bool:
-            with _immediate(conn):
+            with transaction(conn):
                 row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
                 if row is not None and not Lease.decode(row[0]).may_take(owner, now, replacing):
                     return False
@@ -274,7 +286,7 @@ class SqliteStore:
         key = lease_key(name)
 
         def give_up(conn: sqlite3.Connection) -> None:
-            with _immediate(conn):
+            with transaction(conn):
                 row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
                 if row is not None and Lease.decode(row[0]).owner == owner:
                     conn.execute("DELETE FROM meta WHERE key = ?", (key,))
@@ -298,23 +310,10 @@ class SqliteStore:
 _LOOKUP_CHUNK: Final = 500  # below SQLite's default limit of host parameters
 
 
-@contextlib.contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """One write transaction, taken at once (no lock upgrade half way), rolled back on error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool]]:
     """One transaction for a group of deliveries: dedup each uuid, then count the new ones."""
     results: list[list[bool]] = []
-    with _immediate(conn):
+    with transaction(conn):
         for updates, now, _ in group:
             applied: list[bool] = []
             for update in updates:
@@ -327,3 +326,16 @@ def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool
                 applied.append(is_new)
             results.append(applied)
     return results
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK when the block raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,232 @@
+"""MetricState's bookkeeping: caps that count every series, reservations, expiry, changes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+
+from exporter import catalogue
+from exporter.classify import Kind
+from exporter.config import Config
+from exporter.events import Entity, Event
+from exporter.health import Health
+from exporter.labels import GOVERNED, OTHER, LabelPolicy
+from exporter.ledger import Ledger, limits
+from exporter.selfmetrics import SelfMetrics
+from exporter.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
+from exporter.store.memory import MemoryStore
+
+FAILURES = catalogue.FAILURES.name
+BY_KIND = catalogue.FAILURES_BY_KIND.name
+LAST = catalogue.LAST_FAILURE.name
+TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
+RETRIED = "application.provision.group_push.mapping.update.or.delete.failed"
+
+
+def capped(max_values: int = 1000, max_series: int = 10_000) -> MetricState:
+    return MetricState(limits(Config(labels_max_values=max_values, labels_max_series=max_series)))
+
+
+def proposed(app: str, group: str, actor: str, kind: str = "terminal") -> list[tuple[str, Labels]]:
+    return [
+        (FAILURES, (app, group, actor)),
+        (BY_KIND, (app, TERMINAL, kind)),
+        (LAST, (app, group)),
+    ]
+
+
+def admit(state: MetricState, series: list[tuple[str, Labels]]) -> Admitted:
+    """`state.admit`, with None (all counted already) spelled out."""
+    return state.admit(series) or Admitted(tuple(series))
+
+
+def admit_and_apply(state: MetricState, app: str, group: str, actor: str) -> Update:
+    admitted = admit(state, proposed(app, group, actor))
+    failures, by_kind, last = admitted.series
+    update = Update(
+        "u",
+        Kind.TERMINAL_FAILURE,
+        (failures, by_kind),
+        ((*last, 1.0),),
+        admitted.overflow,
+        admitted.reserved,
+    )
+    state.apply(update)
+    state.release(update.reserved)
+    return update
+
+
+def distinct(state: MetricState, label: str) -> set[str]:
+    values: set[str] = set()
+    for spec in catalogue.EVENT_METRICS:
+        if label in spec.labels:
+            position = spec.labels.index(label)
+            values |= {labels[position] for labels in state.series(spec.name)}
+    return values
+
+
+def test_new_values_beyond_the_cap_become_other_and_are_counted() -> None:
+    state = capped(max_values=3)  # two real values, one kept for __other__
+    for app in ("a", "b", "c", "d"):
+        admit_and_apply(state, app, "g", "x")
+    assert distinct(state, "application") == {"a", "b", OTHER}
+    assert state.series(FAILURES)[(OTHER, "g", "x")] == 2.0
+    assert state.overflow()["application"] == 2
+    # A known value still passes once the label is full.
+    admit_and_apply(state, "a", "g", "x")
+    assert state.series(FAILURES)[("a", "g", "x")] == 2.0
+
+
+def test_the_series_cap_folds_new_label_sets_and_keeps_room_for_them() -> None:
+    state = capped(max_series=10)  # 10 - 4 kept for the __other__ label sets = 6 real
+    for group in range(5):
+        admit_and_apply(state, "a", f"g{group}", "x")
+    assert state.count() <= 10
+    assert state.series(FAILURES)[(OTHER, OTHER, OTHER)] >= 1
+    assert state.series(BY_KIND) == {("a", TERMINAL, "terminal"): 5.0}  # that one existed
+    assert state.overflow()[SERIES_CAP] >= 1
+    assert sum(state.series(FAILURES).values()) == 5
+
+
+def test_caps_count_series_loaded_from_the_store() -> None:
+    state = capped(max_values=3)
+    state.merge({FAILURES: {("a", "g", "x"): 4.0, ("b", "g", "x"): 1.0}})
+    admit_and_apply(state, "c", "g", "x")
+    assert distinct(state, "application") == {"a", "b", OTHER}
+    state.load({FAILURES: {("z", "g", "x"): 1.0}})
+    assert state.distinct("application") == 1  # what load replaced no longer counts
+    assert state.series(FAILURES) == {("z", "g", "x"): 1.0}
+
+
+def test_a_reservation_counts_until_released() -> None:
+    state = capped(max_values=2)  # one real value
+    first = admit(state, proposed("a", "g", "x"))
+    second = admit(state, proposed("b", "g", "x"))  # "a" is reserved: "b" overflows
+    assert first.series[0] == (FAILURES, ("a", "g", "x"))
+    assert second.series[0] == (FAILURES, (OTHER, "g", "x"))
+    state.release(first.reserved)  # e.g. a duplicate: never applied
+    state.release(second.reserved)
+    assert state.count() == 0 and state.distinct("application") == 0
+    third = admit(state, proposed("b", "g", "x"))
+    assert third.series[0] == (FAILURES, ("b", "g", "x"))
+
+
+def test_drop_forgets_series_and_frees_their_values() -> None:
+    now = [100.0]
+    state = MetricState(
+        limits(Config(labels_max_values=2)), clock=lambda: now[0], track_updates=True
+    )
+    admit_and_apply(state, "a", "g", "x")
+    now[0] = 200.0
+    admit_and_apply(state, "a", "h", "x")
+    stale = state.stale(150.0)
+    assert sorted(labels for name, labels, _ in stale if name == FAILURES) == [("a", "g", "x")]
+    assert state.drop(stale) == 2  # the FAILURES and LAST series of group g
+    assert ("a", "g", "x") not in state.series(FAILURES)
+    assert state.distinct("group") == 1
+    # A refresh that read the shared store before the drop does not bring it back...
+    state.merge({FAILURES: {("a", "g", "x"): 1.0}})
+    assert ("a", "g", "x") not in state.series(FAILURES)
+    # ...unless another replica counted it since.
+    state.merge({FAILURES: {("a", "g", "x"): 2.0}})
+    assert state.series(FAILURES)[("a", "g", "x")] == 2.0
+    assert state.drop([(FAILURES, ("a", "h", "x"), 5.0)]) == 0  # the value moved on: kept
+
+
+def test_changes_are_reported_once_in_batches() -> None:
+    state = MetricState()
+    state.merge({FAILURES: {("a", "g", str(i)): 1.0 for i in range(5)}})
+    state.watch()
+    assert len(state.changed(FAILURES, 3)) == 3
+    assert len(state.changed(FAILURES, 3)) == 2
+    assert state.changed(FAILURES, 3) == []
+    state.merge({FAILURES: {("a", "g", "0"): 2.0}})
+    assert state.changed(FAILURES, 3) == [("a", "g", "0")]
+
+
+# --- properties, through the ledger with a real (memory) store ---------------------------
+
+names = st.sampled_from(["Slack", "AWS", "Zoom", "Box", "", " ", "__other__", "ünï", "\ud800"])
+events = st.lists(
+    st.tuples(
+        st.integers(0, 40),  # uuid: small, so duplicates happen
+        names,
+        st.text(max_size=4),
+        st.text(max_size=4),
+        st.sampled_from([TERMINAL, RETRIED, "user.session.start"]),
+    ),
+    max_size=60,
+)
+
+
+def as_event(uuid: int, app: str, group: str, actor: str, event_type: str) -> Event:
+    return Event(
+        uuid=str(uuid),
+        event_type=event_type,
+        published=float(uuid),
+        outcome="FAILURE",
+        reason="",
+        message="",
+        actor=Entity(display_name=actor),
+        application=Entity(display_name=app),
+        group=Entity(display_name=group),
+    )
+
+
+async def record_all(
+    ledger: Ledger, batches: Sequence[Sequence[Event]], concurrently: bool
+) -> None:
+    if concurrently:
+        await asyncio.gather(*(ledger.record(batch, "event_hook") for batch in batches))
+    else:
+        for batch in batches:
+            await ledger.record(batch, "event_hook")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    items=events,
+    max_values=st.integers(1, 5),
+    max_series=st.integers(10, 24),
+    batch=st.integers(1, 7),
+    concurrently=st.booleans(),
+    preloaded=st.integers(0, 4),
+)
+def test_caps_are_never_exceeded_and_totals_equal_the_distinct_events(
+    *,
+    items: list[tuple[int, str, str, str, str]],
+    max_values: int,
+    max_series: int,
+    batch: int,
+    concurrently: bool,
+    preloaded: int,
+) -> None:
+    config = Config(labels_max_values=max_values, labels_max_series=max_series)
+    state = MetricState(limits(config))
+    # Series a store brings back at start count against the caps like any other.
+    loaded: Values = {
+        FAILURES: {(f"app{i}", "g", "x"): 1.0 for i in range(min(preloaded, max_values - 1))}
+    }
+    state.merge(loaded)
+    registry = CollectorRegistry()
+    metrics = SelfMetrics(registry)
+    ledger = Ledger(
+        MemoryStore(3600), state, metrics, Health(metrics), lambda: 0.0, policy=LabelPolicy()
+    )
+    parsed = [as_event(*item) for item in items]
+    batches = [parsed[i : i + batch] for i in range(0, len(parsed), batch)]
+    asyncio.run(record_all(ledger, batches, concurrently))
+
+    assert state.count() <= max_series
+    for label in GOVERNED:
+        assert len(distinct(state, label)) <= max_values, label
+    counted = {e.uuid: e for e in parsed if e.event_type != "user.session.start"}
+    loaded_total = sum(loaded[FAILURES].values())
+    assert sum(state.series(FAILURES).values()) == len(counted) + loaded_total
+    assert sum(state.series(BY_KIND).values()) == len(counted)
+    assert {labels[2] for labels in state.series(BY_KIND)} <= {"terminal", "retried"}
+    assert state.reserved() == 0  # nothing stays reserved once every batch is answered

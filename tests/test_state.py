@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from exporter import catalogue
+from exporter import catalogue, mapping, reasons
 from exporter.classify import Kind
-from exporter.config import Config
+from exporter.config import MIN_SERIES, Config
 from exporter.events import Entity, Event
 from exporter.health import Health
 from exporter.labels import GOVERNED, OTHER, LabelPolicy
-from exporter.ledger import Ledger, limits
+from exporter.ledger import Ledger, limits, stored_series
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
 from exporter.store.memory import MemoryStore
@@ -23,8 +23,10 @@ from exporter.store.memory import MemoryStore
 FAILURES = catalogue.FAILURES.name
 BY_KIND = catalogue.FAILURES_BY_KIND.name
 LAST = catalogue.LAST_FAILURE.name
+REASONS = catalogue.FAILURE_REASONS.name
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 RETRIED = "application.provision.group_push.mapping.update.or.delete.failed"
+PUSHED = "application.provision.group_push.pushed"  # a success: moves the mapping state
 
 
 def capped(max_values: int = 1000, max_series: int = 10_000) -> MetricState:
@@ -62,11 +64,17 @@ def admit_and_apply(state: MetricState, app: str, group: str, actor: str) -> Upd
 
 def distinct(state: MetricState, label: str) -> set[str]:
     values: set[str] = set()
-    for spec in catalogue.EVENT_METRICS:
-        if label in spec.labels:
-            position = spec.labels.index(label)
-            values |= {labels[position] for labels in state.series(spec.name)}
+    for name, label_names in stored_series():
+        if label in label_names:
+            position = label_names.index(label)
+            values |= {labels[position] for labels in state.series(name)}
     return values
+
+
+def test_the_floor_of_the_series_cap_leaves_room_for_a_failure() -> None:
+    kept = limits(Config(labels_max_series=MIN_SERIES)).reserve
+    assert kept == 13  # failures 1, by kind 2, reasons 8, last failure 1, mapping state 1
+    assert MIN_SERIES - kept >= 5  # the series of one failure event
 
 
 def test_new_values_beyond_the_cap_become_other_and_are_counted() -> None:
@@ -82,10 +90,11 @@ def test_new_values_beyond_the_cap_become_other_and_are_counted() -> None:
 
 
 def test_the_series_cap_folds_new_label_sets_and_keeps_room_for_them() -> None:
-    state = capped(max_series=10)  # 10 - 4 kept for the __other__ label sets = 6 real
+    # 20 - 13 kept for the __other__ label sets (one per metric and kind or reason) = 7 real
+    state = capped(max_series=MIN_SERIES)
     for group in range(5):
         admit_and_apply(state, "a", f"g{group}", "x")
-    assert state.count() <= 10
+    assert state.count() <= MIN_SERIES
     assert state.series(FAILURES)[(OTHER, OTHER, OTHER)] >= 1
     assert state.series(BY_KIND) == {("a", TERMINAL, "terminal"): 5.0}  # that one existed
     assert state.overflow()[SERIES_CAP] >= 1
@@ -157,7 +166,7 @@ events = st.lists(
         names,
         st.text(max_size=4),
         st.text(max_size=4),
-        st.sampled_from([TERMINAL, RETRIED, "user.session.start"]),
+        st.sampled_from([TERMINAL, RETRIED, PUSHED, "user.session.start"]),
     ),
     max_size=60,
 )
@@ -165,7 +174,8 @@ events = st.lists(
 
 def as_event(uuid: int, app: str, group: str, actor: str, event_type: str) -> Event:
     return Event(
-        uuid=str(uuid),
+        # Successes have uuids of their own: which of two kinds counts is not in question.
+        uuid=f"success-{uuid}" if event_type == PUSHED else str(uuid),
         event_type=event_type,
         published=float(uuid),
         outcome="FAILURE",
@@ -191,7 +201,7 @@ async def record_all(
 @given(
     items=events,
     max_values=st.integers(1, 5),
-    max_series=st.integers(10, 24),
+    max_series=st.integers(MIN_SERIES, MIN_SERIES + 14),
     batch=st.integers(1, 7),
     concurrently=st.booleans(),
     preloaded=st.integers(0, 4),
@@ -224,9 +234,14 @@ def test_caps_are_never_exceeded_and_totals_equal_the_distinct_events(
     assert state.count() <= max_series
     for label in GOVERNED:
         assert len(distinct(state, label)) <= max_values, label
-    counted = {e.uuid: e for e in parsed if e.event_type != "user.session.start"}
+    counted = {e.uuid: e for e in parsed if e.event_type in (TERMINAL, RETRIED, PUSHED)}
+    failed = {uuid for uuid, e in counted.items() if e.event_type != PUSHED}
     loaded_total = sum(loaded[FAILURES].values())
-    assert sum(state.series(FAILURES).values()) == len(counted) + loaded_total
-    assert sum(state.series(BY_KIND).values()) == len(counted)
+    assert sum(state.series(FAILURES).values()) == len(failed) + loaded_total
+    assert sum(state.series(BY_KIND).values()) == len(failed)
+    assert sum(state.series(REASONS).values()) == len(failed)
+    assert {labels[1] for labels in state.series(REASONS)} <= set(reasons.REASONS)
+    # Every mapping with a counted event has a state, under its own or __other__ labels.
+    assert bool(state.series(mapping.STATE_SERIES)) == bool(counted)
     assert {labels[2] for labels in state.series(BY_KIND)} <= {"terminal", "retried"}
     assert state.reserved() == 0  # nothing stays reserved once every batch is answered

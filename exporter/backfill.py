@@ -29,8 +29,8 @@ from exporter.config import Config, PollSince
 from exporter.events import Batch, Event, parse_log_events
 from exporter.exports import export_items, parse_item
 from exporter.health import Health
-from exporter.labels import clean
-from exporter.ledger import Ledger
+from exporter.labels import LabelPolicy, clean
+from exporter.ledger import Ledger, limits
 from exporter.okta.client import OktaClient, make_client
 from exporter.okta.errors import ApiError, OktaError
 from exporter.okta.query import bounded_url, iso
@@ -297,10 +297,16 @@ async def _import(
     out = out or sys.stdout
     store = _store_for(config, dry_run)
     metrics = SelfMetrics(CollectorRegistry())
-    ledger = Ledger(store, MetricState(), metrics, Health(metrics), time.time)
+    # The same label policy and caps as serve: what an import stores is what serve would
+    # have stored, and the caps count the series already in the store.
+    state = MetricState(limits(config))
+    policy = LabelPolicy.from_config(config)
+    ledger = Ledger(store, state, metrics, Health(metrics), time.time, policy=policy)
     importer = Importer(ledger, store, source, dry_run=dry_run)
     try:
-        await store.open()
+        state.load(await store.open())
+        if not dry_run:  # a dry run writes nothing, not even the actor hash key
+            await ledger.prepare()
         await work(importer)
     except (StoreError, OktaError, OSError) as exc:
         print(f"okta-group-push-exporter: {source} stopped: {_reason(exc)}", file=sys.stderr)

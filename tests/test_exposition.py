@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import catalogue
+from exporter import catalogue, mapping
 from exporter.classify import Kind
 from exporter.exposition import (
     SLICE_LINES,
@@ -17,6 +17,7 @@ from exporter.exposition import (
     GovernanceCollector,
     StateCollector,
     negotiate,
+    sample_name,
 )
 from exporter.labels import clean
 from exporter.state import MetricState, Update
@@ -24,6 +25,7 @@ from exporter.state import MetricState, Update
 FAILURES = catalogue.FAILURES.name
 BY_KIND = catalogue.FAILURES_BY_KIND.name
 LAST = catalogue.LAST_FAILURE.name
+REASONS = catalogue.FAILURE_REASONS.name
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 NASTY = 'q"uote\\ back\\slash ünï 🚀 {x}=, event_type="y" \\"'
 
@@ -50,9 +52,21 @@ def failure(app: str, group: str, actor: str, published: float = 1795000000.125)
     return Update(
         uuid="u",
         kind=Kind.TERMINAL_FAILURE,
-        increments=((FAILURES, (app, group, actor)), (BY_KIND, (app, TERMINAL, "terminal"))),
-        maxima=((LAST, (app, group), published),),
+        increments=(
+            (FAILURES, (app, group, actor)),
+            (BY_KIND, (app, TERMINAL, "terminal")),
+            (REASONS, (app, "permission")),
+        ),
+        maxima=(
+            (LAST, (app, group), published),
+            (mapping.STATE_SERIES, (app, group), mapping.encode(published, True)),
+        ),
     )
+
+
+def success(app: str, group: str, published: float) -> Update:
+    state = (mapping.STATE_SERIES, (app, group), mapping.encode(published, False))
+    return Update(uuid="s", kind=Kind.SUCCESS, maxima=(state,))
 
 
 def reference(state: MetricState) -> CollectorRegistry:
@@ -79,6 +93,14 @@ def test_same_bytes_as_prometheus_client_for_every_format(accept: str) -> None:
     state.apply(failure("app 0", "group 0", "actor 0", published=1795000999.0))
     state.apply(failure("app new", "group new", "actor new"))
     assert exposition.render(fmt) == fmt.encoder(reference(state))
+    # The mapping state is decoded from its stored form into mapping_failing, also when
+    # a later success flips it.
+    state.apply(success("app 0", "group 0", published=1795001000.0))
+    body = exposition.render(fmt)
+    assert body == fmt.encoder(reference(state))
+    name = sample_name(catalogue.MAPPING_FAILING, fmt).encode()
+    assert name + b'{application="app 0",group="group 0"} 0.0' in body
+    assert name + b'{application="app new",group="group new"} 1.0' in body
 
 
 def test_openmetrics_with_values_escaping_keeps_families_whole() -> None:
@@ -132,7 +154,9 @@ def test_the_rest_of_the_registry_follows_without_the_event_families_twice() -> 
     assert text.count("# TYPE okta_group_push_failures_total counter") == 1
     families = {f.name: f for f in text_string_to_metric_families(text)}
     (series,) = families["okta_group_push_exporter_series"].samples
-    assert series.value == 5 + 3 + 5  # failures, by kind, last failure
+    # failures, by kind, reasons, last failure, and the mapping state (as mapping_failing)
+    assert series.value == 5 + 3 + 3 + 5 + 5
+    assert len(families["okta_group_push_mapping_failing"].samples) == 5
 
 
 def test_slices_are_bounded_and_the_snapshot_is_consistent() -> None:

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import msgspec
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import catalogue, mapping
 from exporter.classify import Kind
 from exporter.config import Config
 from exporter.events import Entity, Event
-from exporter.exposition import GovernanceCollector
+from exporter.exposition import Exposition, GovernanceCollector, negotiate
 from exporter.health import Health
-from exporter.labels import HASH_LENGTH, LabelPolicy
+from exporter.labels import HASH_LENGTH, Filter, LabelPolicy
 from exporter.ledger import Ledger, limits, plan
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Update
@@ -82,7 +84,7 @@ def test_plan_of_a_success_changes_no_counter_only_the_mapping_state() -> None:
 
 
 def test_plan_counts_the_failure_reason_from_the_outcome_reason() -> None:
-    failed = dataclasses.replace(event("a"), reason="Linked group is missing in AWS IAM")
+    failed = msgspec.structs.replace(event("a"), reason="Linked group is missing in AWS IAM")
     increments = dict(plan(failed, Kind.TERMINAL_FAILURE, NOW).increments)
     assert increments[catalogue.FAILURE_REASONS.name] == ("Slack", "not_found")
 
@@ -91,7 +93,7 @@ async def test_mapping_fails_until_a_later_success_whatever_the_arrival_order(
     parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
 ) -> None:
     ledger, state, _, store = parts
-    success = dataclasses.replace(event("s", published=200.0), event_type=PUSHED, outcome="")
+    success = msgspec.structs.replace(event("s", published=200.0), event_type=PUSHED, outcome="")
     await ledger.record([event("f1", published=100.0)], "event_hook")
     assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 1.0}
     await ledger.record([success], "poller")
@@ -229,6 +231,42 @@ async def test_overflow_is_counted_per_event_and_logged_once_per_label(
     }
 
 
+async def test_caps_and_policy_govern_failure_reasons_and_mapping_state_too() -> None:
+    ledger, state, registry = governed(
+        max_values=3, policy=LabelPolicy(filters={"group": Filter(deny=re.compile("tmp-.*"))})
+    )
+    exposition = Exposition(state, registry)
+    pushed = msgspec.structs.replace(by("ok-Box", app="Box", group="Eng"), event_type=PUSHED)
+    batch = [
+        *(by(f"f-{app}", app=app, group=group) for app, group in
+          [("Slack", "Eng"), ("Zoom", "Ops"), ("AWS", "tmp-1"), ("Okta", "Eng")]),
+        pushed,  # a success with a new application: capped like a failure's
+    ]  # fmt: skip
+    assert (await ledger.record(batch, "system_log")).counted == 5
+    other = "__other__"
+    reasons = state.series(catalogue.FAILURE_REASONS.name)
+    assert reasons == {("Slack", "other"): 1.0, ("Zoom", "other"): 1.0, (other, "other"): 2.0}
+    assert set(state.series(mapping.STATE_SERIES)) == {
+        ("Slack", "Eng"), ("Zoom", "Ops"), (other, other), (other, "Eng"),
+    }  # fmt: skip
+    # Every overflowing value was counted: AWS, Okta, Box; tmp-1 is denied, not capped.
+    overflow = "okta_group_push_exporter_label_overflow_total"
+    assert registry.get_sample_value(overflow, {"label": "application"}) == 3
+    text = exposition.render(negotiate("")).decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    failing = {
+        (s.labels["application"], s.labels["group"]): s.value
+        for s in families["okta_group_push_mapping_failing"].samples
+    }
+    # Okta's failure and Box's success share (__other__, Eng): the newer event decides,
+    # and at the same millisecond a failure wins.
+    assert failing == {
+        ("Slack", "Eng"): 1.0, ("Zoom", "Ops"): 1.0, (other, other): 1.0, (other, "Eng"): 1.0,
+    }  # fmt: skip
+    reasons_total = sum(s.value for s in families["okta_group_push_failure_reasons"].samples)
+    assert reasons_total == 4  # exact, whatever labels the failures ended up under
+
+
 async def test_a_failed_commit_reserves_nothing(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path)  # never opened: every commit fails
     ledger, state, _ = governed(store, max_values=2)
@@ -288,10 +326,11 @@ async def test_series_ttl_drops_idle_series_but_never_one_being_counted() -> Non
     assert not expiry.done()  # waits for the commit in flight
     store.release.set()
     await busy
-    assert await expiry == 2  # the Idle group's FAILURES and LAST series
+    assert await expiry == 3  # the Idle group's FAILURES, LAST and mapping state series
     failures = catalogue.FAILURES.name
     assert state.series(failures) == {("Slack", "Busy", "Ada"): 2.0}
     assert (await store.values())[failures] == {("Slack", "Busy", "Ada"): 2.0}
+    assert set(state.series(mapping.STATE_SERIES)) == {("Slack", "Busy")}
     assert await ledger.expire() == 0
     # Without a TTL nothing ever expires.
     plain, _, _ = governed()

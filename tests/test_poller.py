@@ -435,12 +435,20 @@ async def test_serve_polls_and_an_event_from_hook_and_poll_counts_once(
         )
 
     await wait_for(polled, "the poller to read both events")
-    labels = {"application": "Slack", "group": "Engineering", "actor": "Ada Admin"}
-    assert registry.get_sample_value(FAILURES, labels) == 1
     assert registry.get_sample_value(DUPLICATES, {"source": "poller"}) == 1
-    mapping_labels = {"application": "Slack", "group": "Engineering"}
-    assert registry.get_sample_value("okta_group_push_mapping_failing", mapping_labels) == 0
+    # The event-derived series as /metrics serves them (its cached exposition).
     body = await (await client.get("/metrics")).text()
+    served = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+    labels = {"application": "Slack", "group": "Engineering", "actor": "Ada Admin"}
+    assert served[FAILURES, tuple(sorted(labels.items()))] == 1
+    mapping_labels = (("application", "Slack"), ("group", "Engineering"))
+    assert served["okta_group_push_mapping_failing", mapping_labels] == 0
+    reason_labels = (("application", "Slack"), ("reason", "other"))
+    assert served["okta_group_push_failure_reasons_total", reason_labels] == 1
     assert "okta_group_push_exporter_okta_api_up 1.0" in body
 
     await client.close()  # shutdown: the poller task is cancelled, awaited, its lease given up

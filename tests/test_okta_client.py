@@ -76,7 +76,7 @@ async def test_a_page_with_its_next_link_whichever_way_links_are_sent(
 
         server.answer = answer
         page = await client.get_page(url(client))
-        assert page.events == [{"uuid": "a"}] and page.next_url == following
+        assert page.items == [{"uuid": "a"}] and page.next_url == following
     assert server.seen[0].headers["Authorization"] == "SSWS t0ken"
     assert server.seen[0].headers["User-Agent"].startswith("okta-group-push-exporter/")
     assert statuses == ["200", "200"]

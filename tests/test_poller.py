@@ -25,7 +25,8 @@ from exporter.app import make_app
 from exporter.appkeys import REGISTRY
 from exporter.config import Config
 from exporter.okta.auth import SswsAuth
-from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor, gone, process_id
+from exporter.okta.lease import gone, process_id
+from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor
 from exporter.okta.query import iso
 from exporter.state import Update
 from exporter.store.base import StoreError

@@ -22,8 +22,10 @@ from exporter.exposition import StateCollector
 from exporter.health import Health
 from exporter.hooksecret import load_or_generate
 from exporter.ledger import Ledger
-from exporter.okta.metrics import PollMetrics
+from exporter.okta.metrics import PollMetrics, ReconcileMetrics
 from exporter.okta.poller import Poller
+from exporter.okta.ratelimit import RateBudget
+from exporter.okta.reconciler import Reconciler
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import guards_middleware
 from exporter.state import MetricState
@@ -71,13 +73,20 @@ def make_app(
 
     upkeep = StoreUpkeep(store, state, health, clock, config.dedup_window, load_secrets)
 
-    # --- the System Log poller, when --okta.org-url is set ---
-    poller = None
+    # --- the System Log poller and the mapping reconciler, when --okta.org-url is set ---
+    poller = reconciler = None
     if config.okta_org_url is not None:
+        budget = RateBudget()  # one org: the jobs share what Okta says of its limits
         poll_metrics = PollMetrics(registry, clock)
         poller = Poller.from_config(
-            config, store, app[LEDGER], poll_metrics, self_metrics=self_metrics, clock=clock
-        )
+            config, store, app[LEDGER], poll_metrics,
+            self_metrics=self_metrics, clock=clock, budget=budget,
+        )  # fmt: skip
+        if config.okta_mappings_interval > 0:
+            reconcile_metrics = ReconcileMetrics(registry)
+            reconciler = Reconciler.from_config(
+                config, store, state, reconcile_metrics, clock=clock, budget=budget
+            )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(StoreError):
@@ -85,12 +94,15 @@ def make_app(
         jobs = upkeep.start(probe_interval, refresh_interval)
         if poller is not None:
             jobs.append(asyncio.create_task(poller.run(), name="okta-system-log-poller"))
+        if reconciler is not None:
+            jobs.append(asyncio.create_task(reconciler.run(), name="okta-group-push-reconciler"))
         health.started = True
         yield
         health.started = False
         await stop(jobs)
-        if poller is not None:
-            await poller.close()
+        for job in (poller, reconciler):
+            if job is not None:
+                await job.close()
         await store.close()
 
     app.cleanup_ctx.append(lifecycle)

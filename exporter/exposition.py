@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -10,8 +10,20 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from exporter import catalogue, mapping
-from exporter.catalogue import MetricType
-from exporter.state import MetricState
+from exporter.catalogue import MetricSpec, MetricType
+from exporter.state import Labels, MetricState
+
+
+def family(spec: MetricSpec, values: Mapping[Labels, float]) -> Metric:
+    """One family named by the catalogue, with a sample per label values."""
+    metric: Metric
+    if spec.type is MetricType.COUNTER:
+        metric = CounterMetricFamily(spec.family, spec.help, labels=spec.labels)
+    else:
+        metric = GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
+    for labels, value in values.items():
+        metric.add_metric(list(labels), value)
+    return metric
 
 
 class StateCollector(Collector):
@@ -22,20 +34,10 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         for spec in catalogue.EVENT_METRICS:
-            family: Metric
-            if spec.type is MetricType.COUNTER:
-                family = CounterMetricFamily(spec.family, spec.help, labels=spec.labels)
-            else:
-                family = GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
-            for labels, value in self._state.series(spec.name).items():
-                family.add_metric(list(labels), value)
-            yield family
+            yield family(spec, self._state.series(spec.name))
         # Derived from state stored in another form (System Log poller issue).
-        spec = catalogue.MAPPING_FAILING
-        gauge = GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
-        for labels, value in mapping.failing(self._state.series(mapping.STATE_SERIES)).items():
-            gauge.add_metric(list(labels), value)
-        yield gauge
+        states = self._state.series(mapping.STATE_SERIES)
+        yield family(catalogue.MAPPING_FAILING, mapping.failing(states))
 
 
 def render(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, str]:

@@ -254,3 +254,18 @@ def test_okta_secrets_stay_out_of_repr_and_the_landing_page(tmp_path: Path, key_
     assert "sup3r-secret-token" not in str(shown)
     assert shown["okta api token"] == "<secret>"
     assert shown["--okta.poll-since"] == "1h" and shown["--okta.dpop"] == "true"
+
+
+def test_mappings_interval_defaults_to_five_minutes_and_zero_turns_it_off(tmp_path: Path) -> None:
+    base = ["--okta.org-url", "https://e.okta.com", "--storage.path", str(tmp_path)]
+    token = {"OKTA_API_TOKEN": "t"}
+    config = configure(base, token)
+    assert config.okta_mappings_interval == 300
+    assert config.describe()["--okta.mappings-interval"] == "5m"
+    off = configure(base, {**token, "OKTA_GROUP_PUSH_OKTA_MAPPINGS_INTERVAL": "0"})
+    assert off.okta_mappings_interval == 0 and off.describe()["--okta.mappings-interval"] == "0"
+    assert (
+        configure([*base, "--okta.mappings-interval", "1h"], token).okta_mappings_interval == 3600
+    )
+    problems = problems_of([*base, "--okta.mappings-interval=-5m"], token)
+    assert "--okta.mappings-interval" in problems and "'-5m'" in problems

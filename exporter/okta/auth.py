@@ -218,7 +218,7 @@ class OAuthAuth:
                 return
             if error == "use_dpop_nonce" and attempt == 0 and self._token_nonce is not None:
                 continue  # the nonce came with this answer: ask again with it
-            raise _token_error(status, answer, rate, self._clock())
+            raise _token_error(status, answer, rate, self._clock(), self.scopes)
         raise ApiError("token endpoint: asked for a new DPoP nonce twice in a row", AUTH_STATUS)
 
     async def _post(
@@ -290,11 +290,13 @@ def _describe(exc: BaseException) -> str:
 
 
 def _token_error(
-    status: int, answer: Mapping[str, object], rate: RateLimit, now: float
+    status: int, answer: Mapping[str, object], rate: RateLimit, now: float, scopes: str
 ) -> OktaError:
     error = str(answer.get("error", "")) or f"HTTP {status}"
     description = str(answer.get("error_description", ""))
     message = f"token endpoint: {error}" + (f": {description}" if description else "")
+    if error == "invalid_scope":  # the app lacks a scope the token was asked for
+        message += f" (grant {scopes} to the app: its Okta API Scopes tab)"
     if status == 429:
         return RateLimited(message, AUTH_STATUS, rate.until_reset(now) or 60.0)
     if status >= 500:

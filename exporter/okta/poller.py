@@ -38,7 +38,7 @@ from exporter.okta.errors import ApiError, OktaError
 from exporter.okta.lease import LEASE_TTL, Lease, process_id
 from exporter.okta.metrics import PollMetrics
 from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url
-from exporter.okta.ratelimit import RateBudget, backoff, pace, retry_delay
+from exporter.okta.ratelimit import FailureStreak, RateBudget, pace
 from exporter.selfmetrics import SelfMetrics
 from exporter.store.base import Store, StoreError
 
@@ -135,8 +135,7 @@ class Poller:
         self._lease = Lease(store, LEASE_NAME, self.owner, settings.lease_ttl)
         self._filter = filter_fingerprint(log_filter())
         self._cursor: Cursor | None = None
-        self._failures = 0
-        self._failing: str | None = None  # the kind of failure last logged, until recovery
+        self._streak = FailureStreak("System Log polling", log, self._rng)
 
     @classmethod
     def from_config(
@@ -191,7 +190,7 @@ class Poller:
         except StoreError as exc:
             return self._failed("storage", f"storage: {exc}", logging.ERROR)
         self.metrics.succeeded(now, newest)
-        self._recovered()
+        self._streak.recovered()
         if batch.events or batch.skipped:
             log.info(
                 "system log page",
@@ -277,29 +276,9 @@ class Poller:
     # --- failures, logged once per state change -----------------------------------------
 
     def _failed(self, kind: str, message: str, level: int, error: OktaError | None = None) -> float:
-        self._failures += 1
         if error is not None:
             self.metrics.failed()  # Okta's API is down for us; a storage fault is not that
-            delay = retry_delay(error, self._failures, self._rng)
-        else:
-            delay = backoff(self._failures, self._rng)
-        if kind != self._failing:
-            log.log(
-                level,
-                "System Log polling failing",
-                extra={"fields": {"error": message, "retry_in_s": round(delay, 3)}},
-            )
-            self._failing = kind
-        return delay
-
-    def _recovered(self) -> None:
-        if self._failing is not None:
-            log.warning(
-                "System Log polling recovered",
-                extra={"fields": {"after": self._failing, "failures": self._failures}},
-            )
-        self._failing = None
-        self._failures = 0
+        return self._streak.failed(kind, message, level, error)
 
     # --- the loop ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ log, so the poller keeps at most `share` of it in use.
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,6 +96,47 @@ def retry_delay(error: OktaError, failures: int, rng: random.Random) -> float:
     if isinstance(error, RateLimited):
         return error.retry_in
     return backoff(failures, rng)
+
+
+class FailureStreak:
+    """The failures in a row of one job: the wait before each next try, and the log.
+
+    Each kind of failure is logged when it starts and the streak when it ends, never at
+    every retry.
+    """
+
+    def __init__(self, job: str, logger: logging.Logger, rng: random.Random) -> None:
+        self.job = job
+        self.count = 0
+        self._log = logger
+        self._rng = rng
+        self._kind: str | None = None  # the kind last logged, until recovery
+
+    def failed(self, kind: str, message: str, level: int, error: OktaError | None = None) -> float:
+        """One more failure; returns the seconds to wait before trying again."""
+        self.count += 1
+        if error is not None:
+            delay = retry_delay(error, self.count, self._rng)
+        else:
+            delay = backoff(self.count, self._rng)
+        if kind != self._kind:
+            self._log.log(
+                level,
+                f"{self.job} failing",
+                extra={"fields": {"error": message, "retry_in_s": round(delay, 3)}},
+            )
+            self._kind = kind
+        return delay
+
+    def recovered(self) -> None:
+        """A success: the streak, if any, is over."""
+        if self._kind is not None:
+            self._log.warning(
+                f"{self.job} recovered",
+                extra={"fields": {"after": self._kind, "failures": self.count}},
+            )
+        self._kind = None
+        self.count = 0
 
 
 class RateBudget:

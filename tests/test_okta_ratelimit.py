@@ -117,5 +117,5 @@ def test_each_url_belongs_to_its_endpoint_and_bucket(
 def test_hints_name_the_scopes_each_endpoint_needs() -> None:
     assert "okta.logs.read scope " in endpoints.LOGS.hint(403)
     assert "okta.apps.read and okta.groups.read scopes" in endpoints.MAPPINGS.hint(403)
-    assert "check --okta.org-url" in endpoints.LOGS.hint(404)
+    assert "check --okta.org-url" in endpoints.LOGS.hint(404) == endpoints.APPS.hint(404)
     assert endpoints.GROUPS.hint(404) == ""  # a group that is gone is an answer, not an error

@@ -33,7 +33,7 @@ class Endpoint:
                 f"grant the {' and '.join(self.scopes)} scope{'s' if len(self.scopes) > 1 else ''}"
                 " and an admin role (e.g. Read-only Admin) to the app"
             )
-        if status == 404 and self is LOGS:
+        if status == 404 and self in (LOGS, APPS):  # they always exist: the URL is wrong
             return "check --okta.org-url"
         return ""
 

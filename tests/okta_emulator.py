@@ -323,6 +323,7 @@ class Emulator:
     mappings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # by app id
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_faults: deque[Fault] = field(default_factory=deque)
+    token_busy_until: float = 0.0  # the token endpoint answers 429 until then
     api_requests: list[ApiRequest] = field(default_factory=list)
     _tokens: dict[str, Issued] = field(default_factory=dict)
     _cursors: dict[str, tuple[str, int, float]] = field(default_factory=dict)
@@ -747,6 +748,13 @@ class Emulator:
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         try:
+            if self.token_busy_until > self.clock():  # the token bucket is used up
+                raise Rejected(
+                    429, "too_many_requests", "API call exceeded rate limit",
+                    **{"X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "0",
+                       "X-Rate-Limit-Reset": str(int(self.token_busy_until)),
+                       "Date": email.utils.formatdate(self.clock(), usegmt=True)},
+                )  # fmt: skip
             answer = self._grant(request, {k: str(v) for k, v in form.items()})
             response = web.json_response(answer)
         except Rejected as exc:

@@ -250,6 +250,22 @@ async def test_a_missing_scope_is_named_and_does_not_stop_the_poller(
     assert org.emulator.requests[-1].status == 200  # its own token, its own scope
 
 
+async def test_a_429_from_the_token_endpoint_is_waited_out_too(
+    org: Org, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    e = org.emulator
+    e.public_key = rsa_key.public_key()
+    e.add_mapping(e.add_app("Slack"), e.add_group("Engineering"))
+    e.token_busy_until = org.time.now + 20  # other clients of the app used its token bucket
+    oauth = OAuthAuth(org.url, e.client_id, rsa_key, clock=org.time.clock, scopes=SCOPES)
+    rig = org.rig(auth=oauth)
+    await rig.reconciler.step()
+    assert e.token_requests[0] == 429 and e.token_requests[-1] == 200
+    assert e.api_requests[0].at >= NOW + 20  # asked again only after Okta's reset
+    assert rig.sample(ERRORS, {"endpoint": "apps", "status": "auth_error"}) == 1
+    assert statuses(rig) == {("Slack", "Engineering"): "ACTIVE"}
+
+
 async def test_an_api_token_without_the_rights_gets_a_hint(
     org: Org, caplog: pytest.LogCaptureFixture
 ) -> None:

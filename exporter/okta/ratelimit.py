@@ -145,9 +145,9 @@ class RateBudget:
     Both the System Log poller and the mapping reconciler report every answer here, by
     bucket (exporter/okta/endpoints.py). The poller paces itself from its own answers; the
     reconciler asks `delay` before each request, which keeps it within its share of its
-    bucket and holds it back while the poller is being refused: Okta's concurrency limits
-    and a token's total are per org, so a 429 to the poller means "everyone, slow down",
-    and the poller goes first.
+    bucket and holds it back while the poller is being refused: Okta's concurrency limit is
+    per org (its 429 can come on any endpoint, rl2-monitor), so a 429 to the poller means
+    "everyone, slow down", and the poller goes first.
     """
 
     def __init__(self) -> None:

@@ -238,6 +238,8 @@ class Reconciler:
                 self.metrics.error(endpoint.name, exc.status)
                 if not isinstance(exc, RateLimited) or attempt == RATE_LIMIT_RETRIES:
                     raise
+                # Also a 429 of the token endpoint, which the budget does not see.
+                await self._lease.wait(exc.retry_in, self._sleep, self._clock)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _when_allowed(self, bucket: str) -> None:

@@ -33,8 +33,10 @@ from exporter.health import Health
 from exporter.hooksecret import load_or_generate
 from exporter.labels import LabelPolicy
 from exporter.ledger import Ledger, limits
-from exporter.okta.metrics import PollMetrics
+from exporter.okta.metrics import PollMetrics, ReconcileMetrics
 from exporter.okta.poller import Poller
+from exporter.okta.ratelimit import RateBudget
+from exporter.okta.reconciler import Reconciler
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import guards_middleware
 from exporter.state import MetricState
@@ -96,13 +98,15 @@ def make_app(
     async def expire() -> None:
         await ledger.expire()
 
-    # --- the System Log poller, when --okta.org-url is set ---
-    poller = None
-    if config.okta_org_url is not None:
-        poll_metrics = PollMetrics(registry, clock)
-        poller = Poller.from_config(
-            config, store, ledger, poll_metrics, self_metrics=self_metrics, clock=clock
-        )
+    poller, reconciler = _okta_jobs(
+        config,
+        store,
+        ledger,
+        state=state,
+        registry=registry,
+        self_metrics=self_metrics,
+        clock=clock,
+    )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(StoreError):
@@ -114,15 +118,44 @@ def make_app(
             # A tenth of the TTL is precise enough for an expiry measured in days.
             interval = min(max(config.series_ttl / 10, 10.0), 3600.0)
             jobs.append(asyncio.create_task(every(interval, expire)))
+        if reconciler is not None:
+            jobs.append(asyncio.create_task(reconciler.run(), name="okta-group-push-reconciler"))
         health.started = True
         yield
         health.started = False
         await stop(jobs)
-        if poller is not None:
-            await poller.close()
+        for job in (poller, reconciler):
+            if job is not None:
+                await job.close()
         await store.close()
 
     app.cleanup_ctx.append(lifecycle)
     hooks.add_routes(app)
     pages.add_routes(app, config.telemetry_path)
     return app
+
+
+def _okta_jobs(
+    config: Config,
+    store: Store,
+    ledger: Ledger,
+    *,
+    state: MetricState,
+    registry: CollectorRegistry,
+    self_metrics: SelfMetrics,
+    clock: Callable[[], float],
+) -> tuple[Poller | None, Reconciler | None]:
+    """The System Log poller and the mapping reconciler, when --okta.org-url is set."""
+    if config.okta_org_url is None:
+        return None, None
+    budget = RateBudget()  # one org: the jobs share what Okta says of its limits
+    poll_metrics = PollMetrics(registry, clock)
+    poller = Poller.from_config(
+        config, store, ledger, poll_metrics, self_metrics=self_metrics, clock=clock, budget=budget
+    )
+    reconciler = None
+    if config.okta_mappings_interval > 0:
+        reconciler = Reconciler.from_config(
+            config, store, state, ReconcileMetrics(registry), clock=clock, budget=budget
+        )
+    return poller, reconciler

@@ -223,7 +223,7 @@ async def run_backfill(
                 await sleep(retry_delay(exc, failures, rng))
                 continue
             failures = 0
-            batch = parse_log_events(page.events)
+            batch = parse_log_events(page.items)
             await importer.add(batch)
             importer.tally.pages += 1
             published = [e.published for e in batch.events if e.published is not None]
@@ -231,7 +231,7 @@ async def run_backfill(
                 progress.n = min(until, max(published)) - since
             progress.set_postfix_str(f"{importer.tally.events:,} events", refresh=True)
             # A bounded query's last page has no next link; an empty page ends it too.
-            url = page.next_url if page.events else None
+            url = page.next_url if page.items else None
             if url is not None:
                 await sleep(pace(page.rate, rate_share, clock()))
         progress.n = until - since

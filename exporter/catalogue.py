@@ -193,6 +193,71 @@ POLL_METRICS: Final = (
     OKTA_API_UP,
 )
 
+# --- Okta's Group Push Mapping API: what is broken now, by Okta's account (issue 9) -------
+# Read by the replica that holds the reconcile lease, and exposed by it alone.
+
+MAPPING_STATUS: Final = MetricSpec(
+    "okta_group_push_mapping_status",
+    MetricType.GAUGE,
+    "Each group push mapping's status in Okta's Group Push Mapping API: 1 for the current "
+    "one of ACTIVE, ERROR and INACTIVE, else 0; sum by (status) counts mappings.",
+    ("application", "group", "status"),
+)
+MAPPING_ERROR_REASON: Final = MetricSpec(
+    "okta_group_push_mapping_error_reason",
+    MetricType.GAUGE,
+    "1 for a mapping in ERROR or whose latest push failed, its reason read from Okta's "
+    "errorSummary: credentials, permission, rate_limited, not_found, duplicate, validation, "
+    "network or other.",
+    ("application", "group", "reason"),
+)
+MAPPING_LAST_PUSH: Final = MetricSpec(
+    "okta_group_push_mapping_last_push_timestamp_seconds",
+    MetricType.GAUGE,
+    "When Okta last pushed the mapping (its lastPush), as epoch seconds.",
+    ("application", "group"),
+)
+
+MAPPING_API_METRICS: Final = (MAPPING_STATUS, MAPPING_ERROR_REASON, MAPPING_LAST_PUSH)
+
+RECONCILE_LAST_SUCCESS: Final = MetricSpec(
+    "okta_group_push_exporter_reconcile_last_success_timestamp_seconds",
+    MetricType.GAUGE,
+    "When every group push mapping was last read from Okta (0 until the first time).",
+)
+RECONCILE_DURATION: Final = MetricSpec(
+    "okta_group_push_exporter_reconcile_duration_seconds",
+    MetricType.GAUGE,
+    "How long the last complete reading of every group push mapping took, waits included.",
+)
+RECONCILE_ERRORS: Final = MetricSpec(
+    "okta_group_push_exporter_reconcile_errors_total",
+    MetricType.COUNTER,
+    "Failed requests of the mapping reconciler by endpoint (apps, mappings, groups) and "
+    "outcome: the HTTP status code, or timeout, network_error or auth_error.",
+    ("endpoint", "status"),
+)
+STATE_DISAGREEMENTS: Final = MetricSpec(
+    "okta_group_push_exporter_state_disagreements_total",
+    MetricType.COUNTER,
+    "Mappings on which Okta's Group Push Mapping API and the events disagreed for two "
+    "readings in a row, counted once each time, by kind.",
+    ("kind",),
+)
+
+RECONCILE_METRICS: Final = (
+    RECONCILE_LAST_SUCCESS,
+    RECONCILE_DURATION,
+    RECONCILE_ERRORS,
+    STATE_DISAGREEMENTS,
+)
+
 ALL_METRICS: Final = (
-    EVENT_METRICS + DERIVED_METRICS + SELF_METRICS + GOVERNANCE_METRICS + POLL_METRICS
+    EVENT_METRICS
+    + DERIVED_METRICS
+    + SELF_METRICS
+    + GOVERNANCE_METRICS
+    + POLL_METRICS
+    + MAPPING_API_METRICS
+    + RECONCILE_METRICS
 )

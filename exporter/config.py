@@ -117,6 +117,8 @@ class Config:
     labels_actor_allow: re.Pattern[str] | None = None
     labels_actor_deny: re.Pattern[str] | None = None
     series_ttl: float | None = None  # off: see the README on sparse counters and increase()
+    # --- Group Push Mapping API reconciler ---
+    okta_mappings_interval: float = 300.0  # 0: off
 
     def describe(self) -> dict[str, str]:
         """The effective configuration by flag, secrets masked: for the landing page."""
@@ -268,6 +270,17 @@ def parse_optional_duration(text: str) -> float | None:
 
 def _show_pattern(pattern: re.Pattern[str]) -> str:
     return pattern.pattern
+
+
+def parse_duration_or_off(text: str) -> float:
+    """A duration, or `0` for off."""
+    if text.strip() in ("0", "off"):
+        return 0.0
+    return parse_duration(text)
+
+
+def _show_duration_or_off(seconds: float) -> str:
+    return _show_duration(seconds) if seconds else "0"
 
 
 def _show_duration(seconds: float) -> str:
@@ -619,7 +632,8 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "--okta.rate-limit-share",
         "okta_rate_limit_share",
-        "The share of Okta's System Log rate-limit bucket the poller may use (0.5 or 50%%).",
+        "The share of each Okta rate-limit bucket the exporter may use (0.5 or 50%%): the "
+        "System Log's for the poller, the apps' and groups' for the mapping reconciler.",
         parse_share,
     ),
     Option(
@@ -628,6 +642,14 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "How long one request to Okta may take before it counts as failed.",
         parse_duration,
         _show_duration,
+    ),
+    Option(
+        "--okta.mappings-interval",
+        "okta_mappings_interval",
+        "How often serve reads every group push mapping's status from Okta's Group Push "
+        "Mapping API (needs okta.apps.read and okta.groups.read); 0 turns it off.",
+        parse_duration_or_off,
+        _show_duration_or_off,
     ),
     *LABEL_OPTIONS,
 )

@@ -15,7 +15,7 @@ what `StateCollector` (below) renders through a registry.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, cast
 
@@ -47,6 +47,18 @@ def _family(spec: MetricSpec) -> CounterMetricFamily | GaugeMetricFamily:
     return GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
 
 
+def family(spec: MetricSpec, values: Mapping[Labels, float]) -> Metric:
+    """One family named by the catalogue, with a sample per label values.
+
+    For the families a collector on the registry renders (the reconciler's): the cached
+    renderer below covers only the event-derived ones.
+    """
+    metric = _family(spec)
+    for labels, value in values.items():
+        metric.add_metric(list(labels), value)
+    return metric
+
+
 class StateCollector(Collector):
     """MetricState's series as prometheus_client families: the reference rendering.
 
@@ -58,15 +70,10 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         for spec in catalogue.EVENT_METRICS:
-            family = _family(spec)
-            for labels, value in self._state.series(spec.name).items():
-                family.add_metric(list(labels), value)
-            yield family
+            yield family(spec, self._state.series(spec.name))
         # Derived from state stored in another form (System Log poller issue).
-        gauge = _family(catalogue.MAPPING_FAILING)
-        for labels, value in mapping.failing(self._state.series(mapping.STATE_SERIES)).items():
-            gauge.add_metric(list(labels), value)
-        yield gauge
+        states = self._state.series(mapping.STATE_SERIES)
+        yield family(catalogue.MAPPING_FAILING, mapping.failing(states))
 
 
 class GovernanceCollector(Collector):

@@ -163,6 +163,11 @@ class LabelPolicy:
         pickers = self._pickers
         return pickers["application"](event.application), pickers["group"](event.group)
 
+    def entities(self, application: Entity, group: Entity) -> tuple[str, str]:
+        """The application and group values of two entities read elsewhere (the reconciler)."""
+        pickers = self._pickers
+        return pickers["application"](application), pickers["group"](group)
+
     def _finish_value(self, label: str, raw: str) -> str:
         """A field's text as the label value: "" when sanitising leaves nothing."""
         value = clean(raw, self.max_length)

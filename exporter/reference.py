@@ -23,7 +23,7 @@ def config_table() -> str:
     for option in OPTIONS:
         default = getattr(defaults, option.attr)
         shown = "" if default is None else f"`{option.show(default)}`"
-        text = option.help.replace("|", "\\|")
+        text = option.help.replace("%%", "%").replace("|", "\\|")  # argparse escapes %
         rows.append(f"| `{option.flag}` | `{option.env}` | {shown} | {text} |")
     rows.append(
         f"| | `{HOOK_SECRET_ENV}` | | The hook secret itself; several comma-separated during "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,10 @@ from exporter.health import Health
 from exporter.ledger import Ledger
 from exporter.okta.auth import Auth, SswsAuth
 from exporter.okta.client import OktaClient
-from exporter.okta.metrics import PollMetrics
+from exporter.okta.metrics import PollMetrics, ReconcileMetrics
 from exporter.okta.poller import Poller, PollSettings
+from exporter.okta.ratelimit import RateBudget
+from exporter.okta.reconciler import Reconciler, ReconcileSettings
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState
 from exporter.store.base import Store
@@ -104,6 +107,24 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
+async def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    """Let the event loop run until `condition` holds; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {seconds}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def memory() -> AsyncIterator[MemoryStore]:
+    """An opened memory store (a day's dedup window)."""
+    store = MemoryStore(dedup_window=86400)
+    await store.open()
+    yield store
+    await store.close()
+
+
 @pytest.fixture
 def emulator(fake_time: FakeTime) -> Emulator:
     return Emulator(clock=fake_time.clock)
@@ -157,6 +178,7 @@ def make_rig(
     share: float = 0.5,
     timeout: float = 5.0,
     owner: str | None = None,
+    budget: RateBudget | None = None,
 ) -> Rig:
     registry = CollectorRegistry()
     self_metrics = SelfMetrics(registry)
@@ -170,6 +192,7 @@ def make_rig(
         timeout=timeout,
         observe=metrics.request,
         clock=fake_time.clock,
+        budget=budget,
     )
     settings = PollSettings(org_url=org, interval=interval, rate_share=share)
     poller = Poller(
@@ -194,3 +217,66 @@ async def rigs(fake_time: FakeTime) -> AsyncIterator[RigFactory]:
     yield factory
     for rig in made:
         await rig.poller.client.close()
+
+
+# --- the Group Push Mapping API reconciler, on the same fake time ----------------------------
+
+
+@dataclass
+class ReconcileRig:
+    """A reconciler wired as `serve` wires it, with the event-derived state it compares with."""
+
+    reconciler: Reconciler
+    state: MetricState
+    registry: CollectorRegistry
+
+    def sample(self, name: str, labels: dict[str, str] | None = None) -> float | None:
+        return self.registry.get_sample_value(name, labels or {})
+
+    def family(self, name: str) -> dict[tuple[str, ...], float]:
+        """Every sample named `name`, keyed by its label values in order."""
+        return {
+            tuple(sample.labels.values()): sample.value
+            for metric in self.registry.collect()
+            for sample in metric.samples
+            if sample.name == name
+        }
+
+
+@pytest.fixture
+async def reconcile_rigs(fake_time: FakeTime) -> AsyncIterator[Callable[..., ReconcileRig]]:
+    """Reconcilers on the test's fake time; their HTTP sessions are closed afterwards."""
+    made: list[ReconcileRig] = []
+
+    def factory(
+        org: str,
+        store: Store,
+        *,
+        auth: Auth | None = None,
+        state: MetricState | None = None,
+        budget: RateBudget | None = None,
+        interval: float = 300.0,
+        share: float = 0.5,
+        owner: str | None = None,
+        group_name_ttl: float = 6 * 3600.0,
+    ) -> ReconcileRig:
+        registry = CollectorRegistry()
+        metrics = ReconcileMetrics(registry)
+        client = OktaClient(
+            org, auth or SswsAuth("test-api-token"), timeout=5.0, clock=fake_time.clock,
+            budget=budget,
+        )  # fmt: skip
+        settings = ReconcileSettings(
+            org_url=org, interval=interval, rate_share=share, group_name_ttl=group_name_ttl
+        )
+        state = state if state is not None else MetricState()
+        reconciler = Reconciler(
+            client, store, state, metrics, settings,
+            clock=fake_time.clock, sleep=fake_time.sleep, rng=random.Random(7), owner=owner,
+        )  # fmt: skip
+        made.append(ReconcileRig(reconciler, state, registry))
+        return made[-1]
+
+    yield factory
+    for rig in made:
+        await rig.reconciler.client.close()

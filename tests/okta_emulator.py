@@ -1,4 +1,4 @@
-"""An Okta org for tests: the System Log API and the OAuth token endpoint, as Okta documents them.
+"""An Okta org for tests: the System Log, apps, group push mappings, groups and OAuth tokens.
 
 What it follows (research/okta.md sections 3 and 6, Okta's system-log-query, rate-limit
 and DPoP pages):
@@ -12,6 +12,15 @@ and DPoP pages):
 - `X-Rate-Limit-Limit/-Remaining/-Reset` on every answer, over one-minute windows of the
   emulator's clock, and `429` with Okta's `E0000047` body when the window is used up. Its
   `Date` header is the emulator's clock too, so tests can run it on fake time.
+- `GET /api/v1/apps` (Okta's listApplications: `filter=status eq "..."`, `limit` up to 200,
+  `after` paging through the next link; each app's `features`, `GROUP_PUSH` among them),
+  `GET /api/v1/apps/{appId}/group-push/mappings` (listGroupPushMappings: `limit` 1..1000,
+  default 100, `after`, `status` and `sourceGroupId` filters; GroupPushMapping objects with
+  `status` ACTIVE/ERROR/INACTIVE, `errorSummary`, `lastPush`, `_links`) and
+  `GET /api/v1/groups/{groupId}` (getGroup), with Okta's 404 and 400 error bodies. OAuth
+  tokens must carry the scopes each needs (okta.apps.read, okta.groups.read), else 403.
+- Rate limits per bucket, as Okta's management rate-limit page divides them: `/api/v1/logs`,
+  `/api/v1/apps` with every `/api/v1/apps/...` path, and `/api/v1/groups/{id}`.
 - Injected faults: 5xx answers, and slow answers that never come (until shutdown).
 - `Authorization: SSWS <token>`, and OAuth 2.0: `POST /oauth2/v1/token` checks the
   private_key_jwt client assertion with the app's public key (signature, iss, sub, aud,
@@ -49,8 +58,17 @@ PAYLOADS: Final = Path(__file__).parent / "payloads"
 RATE_LIMITED_BODY: Final = (PAYLOADS / "okta-openapi_error-429-too-many-requests.json").read_bytes()
 WINDOW: Final = 60.0
 MAX_LIMIT: Final = 1000
+MAX_APPS_LIMIT: Final = 200
+MAX_MAPPINGS_LIMIT: Final = 1000
 MAX_SINCE_DAYS: Final = 180
 PROOF_WINDOW: Final = 60.0  # how old (or how far ahead) a proof's iat may be
+
+
+def _iso(epoch: float) -> str:
+    """Epoch seconds as Okta writes times: UTC, milliseconds, Z."""
+    millis = round(epoch * 1000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000))
+    return f"{stamp}.{millis % 1000:03d}Z"
 
 
 def log_event(
@@ -65,11 +83,9 @@ def log_event(
     reason: str = "",
 ) -> dict[str, Any]:
     """A LogEvent as Okta's System Log returns it (the fields the exporter reads, and some)."""
-    millis = round(published * 1000)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000))
     return {
         "uuid": uuid,
-        "published": f"{stamp}.{millis % 1000:03d}Z",
+        "published": _iso(published),
         "eventType": event_type,
         "version": "0",
         "severity": "ERROR" if outcome == "FAILURE" else "INFO",
@@ -185,6 +201,14 @@ class Rejected(Exception):
         self.status, self.error, self.headers = status, error, headers
 
 
+class Refused(Exception):
+    """An apps, mappings or groups request the emulator answers with an Okta error body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("errorSummary", ""))
+        self.status, self.body = status, body
+
+
 @dataclass
 class Issued:
     jkt: str | None
@@ -208,6 +232,60 @@ class Request:
     at: float  # the emulator's clock
 
 
+@dataclass(frozen=True)
+class ApiRequest:
+    """One request to the apps, mappings or groups API as the emulator saw it."""
+
+    path: str
+    query: dict[str, str]
+    status: int
+    items: int  # how many objects the answer held
+    at: float  # the emulator's clock
+
+
+@dataclass
+class EmulatedApp:
+    id: str
+    name: str
+    label: str
+    features: list[str]
+    status: str = "ACTIVE"
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "label": self.label,
+            "status": self.status,
+            "signOnMode": "SAML_2_0",
+            "features": self.features,
+            "_links": {"groups": {"href": f"/api/v1/apps/{self.id}/groups"}},
+        }
+
+
+def _not_found(what: str, kind: str) -> dict[str, Any]:
+    return {
+        "errorCode": "E0000007",
+        "errorSummary": f"Not found: Resource not found: {what} ({kind})",
+        "errorLink": "E0000007",
+        "errorId": secrets.token_hex(8),
+        "errorCauses": [],
+    }
+
+
+def _validation(summary: str) -> dict[str, Any]:
+    return {"errorCode": "E0000001", "errorSummary": f"Api validation failed: {summary}"}
+
+
+def bucket_of(path: str) -> str:
+    """Okta's rate-limit bucket of a path (the emulator's own reading of Okta's page)."""
+    if path.startswith("/api/v1/apps"):
+        return "apps"
+    if path.startswith("/api/v1/groups/"):
+        return "groups"
+    return "logs"
+
+
 @dataclass
 class Stored:
     index: int
@@ -227,17 +305,30 @@ class Emulator:
     require_dpop: bool = True
     resource_nonce: bool = False  # API calls' proofs need the nonce too (RFC 9449 section 9)
     token_lifetime: float = 3600.0
-    rate_limit: int = 600
+    rate_limit: int = 600  # of the /api/v1/logs bucket
     page_size: int = MAX_LIMIT  # the most one answer holds, whatever the limit asked
     events: list[Stored] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[Request] = field(default_factory=list)
     token_requests: list[int] = field(default_factory=list)  # their statuses
     nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # --- apps, group push mappings and groups ---
+    granted_scopes: set[str] = field(
+        default_factory=lambda: {"okta.logs.read", "okta.apps.read", "okta.groups.read"}
+    )
+    bucket_limits: dict[str, int] = field(default_factory=lambda: {"apps": 100, "groups": 1000})
+    apps_page_size: int = MAX_APPS_LIMIT
+    mappings_page_size: int = MAX_MAPPINGS_LIMIT
+    apps: dict[str, EmulatedApp] = field(default_factory=dict)
+    mappings: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # by app id
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    api_faults: deque[Fault] = field(default_factory=deque)
+    token_busy_until: float = 0.0  # the token endpoint answers 429 until then
+    api_requests: list[ApiRequest] = field(default_factory=list)
     _tokens: dict[str, Issued] = field(default_factory=dict)
     _cursors: dict[str, tuple[str, int, float]] = field(default_factory=dict)
     _jtis: set[str] = field(default_factory=set)
-    _window: tuple[float, int] = (0.0, 0)
+    _windows: dict[str, tuple[float, int]] = field(default_factory=dict)  # bucket -> window
     _release: asyncio.Event = field(default_factory=asyncio.Event)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -258,15 +349,92 @@ class Emulator:
         """The next `times` System Log requests never answer (until the emulator stops)."""
         self.faults.extend(Fault(0) for _ in range(times))
 
-    def use_quota(self, requests: int) -> None:
-        """Other clients of the org use `requests` of the current window's bucket."""
-        self._rate_headers(count=False)
-        start, used = self._window
-        self._window = (start, used + requests)
+    def use_quota(self, requests: int, bucket: str = "logs") -> None:
+        """Other clients of the org use `requests` of the current window of `bucket`."""
+        self._rate_headers(count=False, bucket=bucket)
+        start, used = self._windows[bucket]
+        self._windows[bucket] = (start, used + requests)
+
+    def add_group(self, name: str, group_id: str | None = None) -> str:
+        """An Okta group; returns its id."""
+        group_id = group_id or f"00g{next(self._counter):017d}"
+        self.groups[group_id] = {
+            "id": group_id,
+            "type": "OKTA_GROUP",
+            "profile": {"name": name, "description": f"{name} (emulated)"},
+            "_links": {"apps": {"href": f"/api/v1/groups/{group_id}/apps"}},
+        }
+        return group_id
+
+    def add_app(self, label: str, *, group_push: bool = True, status: str = "ACTIVE") -> str:
+        """An app instance, with the GROUP_PUSH feature or not; returns its id."""
+        app_id = f"0oa{next(self._counter):017d}"
+        features = ["PUSH_NEW_USERS", "PUSH_PROFILE_UPDATES"]
+        if group_push:
+            features.append("GROUP_PUSH")
+        self.apps[app_id] = EmulatedApp(app_id, label.lower().replace(" ", "_"), label, features)
+        self.apps[app_id].status = status
+        self.mappings[app_id] = {}
+        return app_id
+
+    def add_mapping(
+        self,
+        app_id: str,
+        source_group_id: str,
+        *,
+        status: str = "ACTIVE",
+        error_summary: str = "",
+        last_push: float | None = None,
+    ) -> str:
+        """A group push mapping of the app; returns its id."""
+        mapping_id = f"gPm{next(self._counter):017d}"
+        stamp = _iso(self.clock())
+        self.mappings[app_id][mapping_id] = {
+            "id": mapping_id,
+            "created": stamp,
+            "lastUpdated": stamp,
+            "status": status,
+            "errorSummary": error_summary,
+            "sourceGroupId": source_group_id,
+            "targetGroupId": f"00g{next(self._counter):017d}",
+            "_links": {
+                "app": {"href": f"/api/v1/apps/{app_id}"},
+                "sourceGroup": {"href": f"/api/v1/groups/{source_group_id}"},
+            },
+        }
+        if last_push is not None:
+            self.mappings[app_id][mapping_id]["lastPush"] = _iso(last_push)
+        return mapping_id
+
+    def update_mapping(
+        self, mapping_id: str, *, status: str, error_summary: str = "", last_push: float | None
+    ) -> None:
+        """What Okta does when a push fails or works: status, summary, lastPush change."""
+        mapping = self._mapping(mapping_id)
+        mapping.update(status=status, errorSummary=error_summary, lastUpdated=_iso(self.clock()))
+        if last_push is not None:
+            mapping["lastPush"] = _iso(last_push)
+
+    def delete_mapping(self, mapping_id: str) -> None:
+        for mappings in self.mappings.values():
+            mappings.pop(mapping_id, None)
+
+    def _mapping(self, mapping_id: str) -> dict[str, Any]:
+        for mappings in self.mappings.values():
+            if mapping_id in mappings:
+                return mappings[mapping_id]
+        raise KeyError(mapping_id)
+
+    def fail_api_next(self, status: int, times: int = 1) -> None:
+        """The next `times` requests to the apps, mappings or groups API answer `status`."""
+        self.api_faults.extend(Fault(status) for _ in range(times))
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/api/v1/logs", self._logs)
+        app.router.add_get("/api/v1/apps", self._list_apps)
+        app.router.add_get("/api/v1/apps/{app}/group-push/mappings", self._list_mappings)
+        app.router.add_get("/api/v1/groups/{group}", self._get_group)
         app.router.add_post("/oauth2/v1/token", self._token)
 
         async def release(app: web.Application) -> None:
@@ -277,19 +445,20 @@ class Emulator:
 
     # --- rate limit --------------------------------------------------------------------------
 
-    def _rate_headers(self, count: bool) -> tuple[dict[str, str], bool]:
+    def _rate_headers(self, count: bool, bucket: str = "logs") -> tuple[dict[str, str], bool]:
         now = self.clock()
         start = now - now % WINDOW
-        window_start, used = self._window
+        limit = self.rate_limit if bucket == "logs" else self.bucket_limits[bucket]
+        window_start, used = self._windows.get(bucket, (0.0, 0))
         if window_start != start:
             used = 0
-        allowed = used < self.rate_limit
+        allowed = used < limit
         if count and allowed:
             used += 1
-        self._window = (start, used)
+        self._windows[bucket] = (start, used)
         headers = {
-            "X-Rate-Limit-Limit": str(self.rate_limit),
-            "X-Rate-Limit-Remaining": str(max(0, self.rate_limit - used)),
+            "X-Rate-Limit-Limit": str(limit),
+            "X-Rate-Limit-Remaining": str(max(0, limit - used)),
             "X-Rate-Limit-Reset": str(int(start + WINDOW)),
             "Date": email.utils.formatdate(now, usegmt=True),
         }
@@ -404,12 +573,121 @@ class Emulator:
             )
         return value
 
+    # --- GET /api/v1/apps, /api/v1/apps/{id}/group-push/mappings, /api/v1/groups/{id} --------
+
+    async def _api(
+        self,
+        request: web.Request,
+        scopes: tuple[str, ...],
+        answer: Callable[[], tuple[object, dict[str, str] | None]],
+    ) -> web.Response:
+        """Faults, rate limit, credentials and scopes, then `answer`: (body, next query)."""
+        at = self.clock()
+        headers, allowed = self._rate_headers(count=True, bucket=bucket_of(request.path))
+        body: object
+        next_query: dict[str, str] | None = None
+        if self.api_faults:
+            status, body = self.api_faults.popleft().status, {"errorCode": "E0000009"}
+        else:
+            try:
+                granted = self._authenticate(request)
+            except Rejected as exc:
+                status, body = exc.status, {"errorCode": "E0000011", "errorSummary": str(exc)}
+            else:
+                if not allowed:
+                    status, body = 429, orjson.loads(RATE_LIMITED_BODY)
+                elif granted is not None and not set(scopes) <= granted:
+                    status = 403
+                    body = {"errorCode": "E0000006", "errorSummary": "You do not have "
+                            "permission to perform the requested action"}  # fmt: skip
+                    headers["WWW-Authenticate"] = (
+                        f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'
+                    )
+                else:
+                    try:
+                        body, next_query = answer()
+                        status = 200
+                    except Refused as exc:
+                        status, body = exc.status, exc.body
+        response = web.Response(
+            status=status, body=orjson.dumps(body), content_type="application/json"
+        )
+        response.headers.update(headers)
+        if next_query is not None:
+            response.headers.add("Link", f'<{request.url.with_query(next_query)}>; rel="next"')
+        items = len(body) if isinstance(body, list) else int(status == 200)
+        self.api_requests.append(ApiRequest(request.path, dict(request.query), status, items, at))
+        return response
+
+    @staticmethod
+    def _page(
+        request: web.Request, items: list[dict[str, Any]], default: int, most: int, size: int
+    ) -> tuple[object, dict[str, str] | None]:
+        """One page of `items` from the `after` id on, and the next link's query."""
+        try:
+            limit = int(request.query.get("limit", str(default)))
+        except ValueError:
+            limit = 0
+        if limit == -1 and default == -1:  # listApplications: no limit asked, all at once
+            limit = most
+        if not 1 <= limit <= most:
+            raise Refused(400, _validation(f"limit: must be 1 to {most}"))
+        ids = [item["id"] for item in items]
+        after = request.query.get("after")
+        start = ids.index(after) + 1 if after in ids else 0
+        page = items[start : start + min(limit, size)]
+        if start + len(page) >= len(items):
+            return page, None
+        return page, {**request.query, "after": page[-1]["id"]}
+
+    async def _list_apps(self, request: web.Request) -> web.Response:
+        def answer() -> tuple[object, dict[str, str] | None]:
+            apps = list(self.apps.values())
+            expression = request.query.get("filter")
+            if expression is not None:
+                match = re.fullmatch(r'status eq "(ACTIVE|INACTIVE)"', expression.strip())
+                if match is None:
+                    body = {"errorCode": "E0000031", "errorSummary": "Invalid search criteria."}
+                    raise Refused(400, body)
+                apps = [app for app in apps if app.status == match.group(1)]
+            items = [app.json() for app in apps]
+            return self._page(request, items, -1, MAX_APPS_LIMIT, self.apps_page_size)
+
+        return await self._api(request, ("okta.apps.read",), answer)
+
+    async def _list_mappings(self, request: web.Request) -> web.Response:
+        def answer() -> tuple[object, dict[str, str] | None]:
+            app_id = request.match_info["app"]
+            if app_id not in self.apps:
+                raise Refused(404, _not_found(app_id, "AppInstance"))
+            if "GROUP_PUSH" not in self.apps[app_id].features:
+                body = _validation("group push is not enabled for this app")  # (a guess)
+                raise Refused(400, body)
+            items = list(self.mappings[app_id].values())
+            if "status" in request.query:
+                items = [m for m in items if m["status"] == request.query["status"]]
+            if "sourceGroupId" in request.query:
+                items = [m for m in items if m["sourceGroupId"] == request.query["sourceGroupId"]]
+            return self._page(request, items, 100, MAX_MAPPINGS_LIMIT, self.mappings_page_size)
+
+        return await self._api(request, ("okta.apps.read", "okta.groups.read"), answer)
+
+    async def _get_group(self, request: web.Request) -> web.Response:
+        def answer() -> tuple[object, dict[str, str] | None]:
+            group_id = request.match_info["group"]
+            if group_id not in self.groups:
+                raise Refused(404, _not_found(group_id, "UserGroup"))
+            return self.groups[group_id], None
+
+        return await self._api(request, ("okta.groups.read",), answer)
+
     # --- authentication of API calls ------------------------------------------------------
 
-    def _authenticate(self, request: web.Request) -> None:
+    def _authenticate(self, request: web.Request) -> set[str] | None:
+        """The scopes the request's token carries (None: an API token, which may do all)."""
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
         if scheme == "SSWS" and credentials == self.api_token:
-            return
+            return None
         issued = self._tokens.get(credentials)
         if scheme not in ("DPoP", "Bearer") or issued is None:
             raise Rejected(401, "invalid_token", "unknown credentials")
@@ -418,7 +696,7 @@ class Emulator:
         if issued.jkt is None:
             if scheme != "Bearer":
                 raise Rejected(401, "invalid_token", "a Bearer token sent as DPoP")
-            return
+            return set(issued.scope.split())
         if scheme != "DPoP":
             raise Rejected(401, "invalid_token", "a DPoP-bound token needs the DPoP scheme")
         try:
@@ -431,6 +709,7 @@ class Emulator:
             raise Rejected(401, "invalid_dpop_proof", "'ath' does not match the access token")
         if thumbprint(jwk) != issued.jkt:
             raise Rejected(401, "invalid_dpop_proof", "the proof's key is not the token's key")
+        return set(issued.scope.split())
 
     def _proof(
         self, request: web.Request, method: str, url: str
@@ -469,6 +748,13 @@ class Emulator:
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         try:
+            if self.token_busy_until > self.clock():  # the token bucket is used up
+                raise Rejected(
+                    429, "too_many_requests", "API call exceeded rate limit",
+                    **{"X-Rate-Limit-Limit": "600", "X-Rate-Limit-Remaining": "0",
+                       "X-Rate-Limit-Reset": str(int(self.token_busy_until)),
+                       "Date": email.utils.formatdate(self.clock(), usegmt=True)},
+                )  # fmt: skip
             answer = self._grant(request, {k: str(v) for k, v in form.items()})
             response = web.json_response(answer)
         except Rejected as exc:
@@ -491,7 +777,8 @@ class Emulator:
                 )  # fmt: skip
             jkt = thumbprint(jwk)
         self._check_assertion(form, token_url)
-        if form.get("scope") != "okta.logs.read":
+        requested = set(form.get("scope", "").split())
+        if not requested or not requested <= self.granted_scopes:
             raise Rejected(400, "invalid_scope", "The requested scope is invalid.")
         token = secrets.token_urlsafe(24)
         self._tokens[token] = Issued(jkt, self.clock() + self.token_lifetime, form["scope"])

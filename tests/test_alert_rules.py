@@ -219,6 +219,7 @@ def test_exporter_down_or_absent_inhibits_every_failure_alert() -> None:
         "OktaGroupPushTerminalFailure",
         "OktaGroupPushFailureSpike",
         "OktaGroupPushMappingStuck",
+        "OktaGroupPushMappingError",
     }
     for source in ("OktaGroupPushExporterDown", "OktaGroupPushExporterAbsent"):
         inhibited = {

@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter import catalogue
 from exporter.catalogue import MetricType
+from exporter.okta.metrics import ReconcileMetrics
 from exporter.selfmetrics import SelfMetrics
 
 PINNED = {
@@ -31,6 +32,14 @@ PINNED = {
     "okta_group_push_exporter_okta_rate_limit_remaining": ("gauge", ()),
     "okta_group_push_exporter_okta_rate_limit_limit": ("gauge", ()),
     "okta_group_push_exporter_okta_api_up": ("gauge", ()),
+    # Group Push Mapping API reconciler (issue 9)
+    "okta_group_push_mapping_status": ("gauge", ("application", "group", "status")),
+    "okta_group_push_mapping_error_reason": ("gauge", ("application", "group", "reason")),
+    "okta_group_push_mapping_last_push_timestamp_seconds": ("gauge", ("application", "group")),
+    "okta_group_push_exporter_reconcile_last_success_timestamp_seconds": ("gauge", ()),
+    "okta_group_push_exporter_reconcile_duration_seconds": ("gauge", ()),
+    "okta_group_push_exporter_reconcile_errors_total": ("counter", ("endpoint", "status")),
+    "okta_group_push_exporter_state_disagreements_total": ("counter", ("kind",)),
 }
 
 
@@ -44,7 +53,12 @@ def test_naming_conventions() -> None:
         assert metric.name.startswith("okta_group_push_")
         assert (metric.type is MetricType.COUNTER) == metric.name.endswith("_total")
         assert metric.help.endswith(".")
-    for metric in catalogue.SELF_METRICS + catalogue.GOVERNANCE_METRICS + catalogue.POLL_METRICS:
+    for metric in (
+        catalogue.SELF_METRICS
+        + catalogue.GOVERNANCE_METRICS
+        + catalogue.POLL_METRICS
+        + catalogue.RECONCILE_METRICS
+    ):
         assert metric.name.startswith("okta_group_push_exporter_")
 
 
@@ -53,3 +67,13 @@ def test_self_metrics_register_exactly_the_catalogue_names() -> None:
     SelfMetrics(registry)
     exposed = {metric.name for metric in registry.collect()}
     assert exposed == {m.family for m in catalogue.SELF_METRICS}
+
+
+def test_the_reconciler_exposes_exactly_the_catalogue_names() -> None:
+    registry = CollectorRegistry()
+    metrics = ReconcileMetrics(registry)
+    metrics.active = True
+    metrics.duration = 1.0
+    exposed = {metric.name for metric in registry.collect()}
+    specs = catalogue.MAPPING_API_METRICS + catalogue.RECONCILE_METRICS
+    assert exposed == {m.family for m in specs}

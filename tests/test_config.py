@@ -315,3 +315,18 @@ def test_label_governance_problems_are_reported_together() -> None:
         p.startswith("--labels.group.allow: not a valid regular expression") for p in problems
     )
     assert any(p.startswith("--metrics.series-ttl: expected a duration") for p in problems)
+
+
+def test_mappings_interval_defaults_to_five_minutes_and_zero_turns_it_off(tmp_path: Path) -> None:
+    base = ["--okta.org-url", "https://e.okta.com", "--storage.path", str(tmp_path)]
+    token = {"OKTA_API_TOKEN": "t"}
+    config = configure(base, token)
+    assert config.okta_mappings_interval == 300
+    assert config.describe()["--okta.mappings-interval"] == "5m"
+    off = configure(base, {**token, "OKTA_GROUP_PUSH_OKTA_MAPPINGS_INTERVAL": "0"})
+    assert off.okta_mappings_interval == 0 and off.describe()["--okta.mappings-interval"] == "0"
+    assert (
+        configure([*base, "--okta.mappings-interval", "1h"], token).okta_mappings_interval == 3600
+    )
+    problems = problems_of([*base, "--okta.mappings-interval=-5m"], token)
+    assert "--okta.mappings-interval" in problems and "'-5m'" in problems

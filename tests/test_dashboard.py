@@ -45,6 +45,7 @@ from tests.grafana_dashboard import (
     variables,
     walk,
 )
+from tests.okta_emulator import Emulator, ThreadedOrg
 from tests.services import (
     Prometheus,
     Service,
@@ -306,11 +307,35 @@ def query_range(prometheus: Prometheus, promql: str, seconds: int) -> list[dict[
     return result
 
 
+LAST_PUSH = time.time() - 3600
+
+
+def emulated_org() -> Emulator:
+    """What Okta's Group Push Mapping API says: Slack/Engineering works again (the events
+    say failing), Zoom/Marketing is in ERROR (no event ever said so)."""
+    org = Emulator(clock=time.time)
+    slack, zoom = org.add_app("Slack"), org.add_app("Zoom")
+    org.add_mapping(slack, org.add_group("Engineering"), last_push=time.time() - 60)
+    org.add_mapping(
+        zoom, org.add_group("Marketing"), status="ERROR",
+        error_summary="Invalid credentials: the token expired", last_push=LAST_PUSH,
+    )  # fmt: skip
+    return org
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
-    """A Prometheus with our rules that has seen EVENTS and one rejected delivery."""
+    """A Prometheus with our rules that has seen EVENTS, one rejected delivery, and what an
+    emulated Okta org's Group Push Mapping API says."""
     workdir: Path = tmp_path_factory.mktemp("dashboard")
-    exporter: Service = start_exporter(workdir)
+    okta = ThreadedOrg(emulated_org())
+    okta_url = okta.__enter__()
+    exporter: Service = start_exporter(
+        workdir,
+        f"--okta.org-url={okta_url}",
+        "--okta.mappings-interval=1s",
+        env={"OKTA_API_TOKEN": "test-api-token"},
+    )
     server = None
     try:
         server = start_prometheus(
@@ -326,7 +351,12 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         ready = [
             "sum(okta_group_push_failures_total) == 5",
             'okta_group_push_exporter_deliveries_total{code="401"}',
+            # Okta's fresh ACTIVE wins over the events for Slack/Engineering; its ERROR
+            # counts for Zoom/Marketing: 3 failing by the events, 3 - 1 + 1 in all.
             "count(application_group:okta_group_push_mapping_failing:max == 1) == 3",
+            'application_group:okta_group_push_mapping_failing:max{group="Engineering"} == 0',
+            'okta_group_push_exporter_state_disagreements_total{kind="api_active_events_failing"}'
+            " == 1",
         ]
         wait_until(
             lambda: all(server and server.query(q) for q in ready),
@@ -338,6 +368,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         if server is not None:
             server.stop()
         exporter.stop()
+        okta.__exit__(None, None, None)
 
 
 ALL = dict.fromkeys(FILTER_VARIABLES, ".*")
@@ -409,7 +440,7 @@ def test_core_panels_show_the_posted_failures(prometheus: Prometheus) -> None:
     assert single("Failures") == 5
     assert single("Terminal / retried", "A") == 4
     assert single("Terminal / retried", "B") == 1
-    assert single("Mappings failing now") == 3
+    assert single("Mappings failing now") == 3  # Slack/Engineering works, Zoom/Marketing not
     assert 0 <= single("Since last failure") < 300
     assert single("Exporter up") == 1
     top_groups = values_by(by_panel["Top groups"]["A"], "application", "group")
@@ -437,7 +468,19 @@ def test_core_panels_show_the_posted_failures(prometheus: Prometheus) -> None:
     spike = last_by(by_panel["Failures per 1h and spike threshold"]["A"], "application")
     assert spike == {("Slack",): 4, (AWS,): 1}
     failing = values_by(by_panel["Failing mappings"]["A"], "application", "group")
-    assert set(failing) == set(top_groups)
+    assert set(failing) == set(top_groups) - {("Slack", "Engineering")} | {("Zoom", "Marketing")}
+    broken = values_by(by_panel["Broken now"]["A"], "application", "group", "reason")
+    assert broken == {("Zoom", "Marketing", "credentials"): 1}
+    last_push = values_by(by_panel["Broken now"]["B"], "application", "group")
+    assert last_push == {("Zoom", "Marketing"): pytest.approx(LAST_PUSH * 1000, abs=1000)}
+    assert values_by(by_panel["Mappings by status"]["A"], "status") == {
+        ("ACTIVE",): 1,
+        ("ERROR",): 1,
+        ("INACTIVE",): 0,
+    }
+    (since_reading, took) = by_panel["Group push mapping reconciler"].values()
+    assert 0 <= float(since_reading[0]["values"][-1][1]) < 60
+    assert 0 <= float(took[0]["values"][-1][1]) < 60
     outcomes = last_by(by_panel["Hook requests by outcome"]["A"], "endpoint", "code")
     assert outcomes == {("/hooks/okta", "204"): 1, ("/hooks/okta", "401"): 1}
     rejected = last_by(by_panel["Rejected hook requests"]["A"], "endpoint", "code")

@@ -60,7 +60,7 @@ async def test_dpop_token_comes_after_the_nonce_retry_and_is_cached_until_expiry
     org.emulator.public_key = rsa_key.public_key()
     client = org.client(org.oauth(rsa_key))
     page = await client.get_page(org.first_url())
-    assert len(page.events) == 1
+    assert len(page.items) == 1
     assert org.emulator.token_requests == [400, 200]  # use_dpop_nonce, then the token
     assert page.next_url is not None
     for _ in range(3):
@@ -75,7 +75,7 @@ async def test_an_ec_key_signs_with_es256(org: Org, ec_key: ec.EllipticCurvePriv
     org.emulator.public_key = ec_key.public_key()
     auth = org.oauth(ec_key)
     assert jwt.get_unverified_header(auth.client_assertion())["alg"] == "ES256"
-    assert len((await org.client(auth).get_page(org.first_url())).events) == 1
+    assert len((await org.client(auth).get_page(org.first_url())).items) == 1
 
 
 async def test_a_key_okta_does_not_know_is_refused_as_invalid_client(
@@ -103,7 +103,7 @@ async def test_an_app_without_dpop_gets_a_bearer_token_and_it_works(
     org.emulator.require_dpop = False
     for dpop in (True, False):
         page = await org.client(org.oauth(rsa_key, dpop=dpop)).get_page(org.first_url())
-        assert len(page.events) == 1
+        assert len(page.items) == 1
 
 
 async def test_a_revoked_token_is_replaced_once(org: Org, rsa_key: rsa.RSAPrivateKey) -> None:

@@ -41,6 +41,7 @@ async def fake(
     fake = Fake()
     app = web.Application()
     app.router.add_get("/api/v1/logs", fake.handle)
+    app.router.add_get("/api/v1/groups/{id}", fake.handle)
     server = await aiohttp_server(app)
     statuses: list[str] = []
     client = OktaClient(
@@ -76,7 +77,7 @@ async def test_a_page_with_its_next_link_whichever_way_links_are_sent(
 
         server.answer = answer
         page = await client.get_page(url(client))
-        assert page.events == [{"uuid": "a"}] and page.next_url == following
+        assert page.items == [{"uuid": "a"}] and page.next_url == following
     assert server.seen[0].headers["Authorization"] == "SSWS t0ken"
     assert server.seen[0].headers["User-Agent"].startswith("okta-group-push-exporter/")
     assert statuses == ["200", "200"]
@@ -179,3 +180,33 @@ def test_rate_limit_headers_are_read_leniently() -> None:
     rate = RateLimit.from_headers({"X-Rate-Limit-Limit": "120", "X-Rate-Limit-Remaining": "x"})
     assert (rate.limit, rate.remaining, rate.reset, rate.server_time) == (120, None, None, None)
     assert RateLimit.from_headers({"Date": "not a date"}).server_time is None
+
+
+async def test_one_object_and_errors_that_name_the_api_and_its_scope(
+    fake: tuple[Fake, OktaClient, list[str]],
+) -> None:
+    server, client, _ = fake
+    group = f"{client.org_url}/api/v1/groups/00g1"
+
+    async def answer(request: web.Request) -> web.Response:
+        headers = {"X-Rate-Limit-Limit": "1000", "X-Rate-Limit-Remaining": "999",
+                   "X-Rate-Limit-Reset": str(int(NOW + 60))}  # fmt: skip
+        return web.json_response({"id": "00g1", "profile": {"name": "Eng"}}, headers=headers)
+
+    server.answer = answer
+    assert await client.get_object(group) == {"id": "00g1", "profile": {"name": "Eng"}}
+    assert client.budget.delay("/api/v1/groups/{id}", 0.5, NOW) > 0  # reported by bucket
+    assert client.budget.delay("/api/v1/logs", 0.5, NOW) == 0
+    for status, body, error, text in (
+        (403, {"errorCode": "E0000006"}, ApiError, "Groups API answered 403.*okta.groups.read"),
+        (200, ["not", "an", "object"], TransientError, "Groups API answered 200 with JSON not"),
+    ):
+
+        async def odd(
+            request: web.Request, status: int = status, body: object = body
+        ) -> web.Response:
+            return web.json_response(body, status=status)
+
+        server.answer = odd
+        with pytest.raises(error, match=text):
+            await client.get_object(group)

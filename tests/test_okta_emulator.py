@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from exporter.classify import FAILURE_TYPES, SUCCESS_TYPES
 from exporter.okta.auth import OAuthAuth
+from exporter.okta.errors import ApiError
 from exporter.okta.query import bounded_url, iso, log_filter, polling_url
 from tests.conftest import NOW, FakeTime
 from tests.okta_emulator import Emulator, FilterError, log_event, parse_filter
@@ -108,3 +109,75 @@ async def test_dpop_proofs_that_okta_would_refuse_are_refused(
         fake_time.now += 120
         async with session.get(url, headers={**headers, "DPoP": stale}) as answer:
             assert answer.status == 401
+
+
+# --- apps, group push mappings, groups ---------------------------------------------------------
+
+
+async def test_apps_mappings_and_groups_answer_as_okta_documents(
+    org_url: str, emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    slack, wiki = emulator.add_app("Slack"), emulator.add_app("Wiki", group_push=False)
+    group = emulator.add_group("Engineering")
+    emulator.add_mapping(slack, group, status="ERROR", error_summary="Bad Gateway")
+    emulator.add_mapping(slack, group, last_push=NOW - 60)
+    async with session.get(f"{org_url}/api/v1/apps?limit=1") as first:
+        assert [a["id"] for a in await first.json()] == [slack]
+        assert "GROUP_PUSH" in (await first.json())[0]["features"]
+        following = first.links["next"]["url"]
+    async with session.get(following) as last:
+        assert [a["id"] for a in await last.json()] == [wiki] and "next" not in last.links
+    mappings = f"{org_url}/api/v1/apps/{slack}/group-push/mappings"
+    async with session.get(f"{mappings}?status=ERROR") as only_errors:
+        (broken,) = await only_errors.json()
+        assert (broken["status"], broken["errorSummary"]) == ("ERROR", "Bad Gateway")
+        assert broken["id"].startswith("gPm") and broken["sourceGroupId"] == group
+    async with session.get(mappings) as every:
+        assert [m["status"] for m in await every.json()] == ["ERROR", "ACTIVE"]
+        assert (await every.json())[1]["lastPush"].endswith("Z")
+    async with session.get(f"{org_url}/api/v1/groups/{group}") as found:
+        assert (await found.json())["profile"]["name"] == "Engineering"
+    for path, status, code in (
+        ("/api/v1/groups/00gnope", 404, "E0000007"),
+        ("/api/v1/apps/0oanope/group-push/mappings", 404, "E0000007"),
+        (f"/api/v1/apps/{slack}/group-push/mappings?limit=1001", 400, "E0000001"),
+        ("/api/v1/apps?filter=features%20eq%20%22GROUP_PUSH%22", 400, "E0000031"),
+    ):
+        async with session.get(f"{org_url}{path}") as refused:
+            assert refused.status == status and (await refused.json())["errorCode"] == code
+
+
+async def test_each_bucket_has_its_own_rate_limit(
+    org_url: str, emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    emulator.bucket_limits = {"apps": 2, "groups": 5}
+    group = emulator.add_group("Engineering")
+    statuses = []
+    for _ in range(3):
+        async with session.get(f"{org_url}/api/v1/apps") as answer:
+            statuses.append(answer.status)
+            limit = answer.headers["X-Rate-Limit-Limit"]
+    assert statuses == [200, 200, 429] and limit == "2"
+    async with session.get(f"{org_url}/api/v1/groups/{group}") as other_bucket:
+        assert other_bucket.status == 200
+        assert other_bucket.headers["X-Rate-Limit-Remaining"] == "4"
+    async with session.get(polling_url(org_url, NOW - 60)) as logs:
+        assert logs.status == 200 and logs.headers["X-Rate-Limit-Limit"] == "600"
+
+
+async def test_a_token_without_the_scope_is_refused_403(
+    org_url: str, emulator: Emulator, fake_time: FakeTime, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    emulator.public_key = rsa_key.public_key()
+    auth = OAuthAuth(org_url, emulator.client_id, rsa_key, clock=fake_time.clock)  # logs only
+    async with aiohttp.ClientSession() as plain:
+        url = f"{org_url}/api/v1/apps"
+        headers = await auth.authorize(plain, "GET", url)
+        async with plain.get(url, headers=headers) as refused:
+            assert refused.status == 403
+            assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+        emulator.granted_scopes = {"okta.logs.read"}
+        more = OAuthAuth(org_url, emulator.client_id, rsa_key, clock=fake_time.clock,
+                         scopes="okta.apps.read")  # fmt: skip
+        with pytest.raises(ApiError, match=r"invalid_scope.*grant okta\.apps\.read"):
+            await more.authorize(plain, "GET", url)

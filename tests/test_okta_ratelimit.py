@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter.okta import endpoints
+from exporter.okta.endpoints import endpoint_of
 from exporter.okta.errors import RateLimited, TransientError
 from exporter.okta.query import bounded_url, iso, polling_url, same_origin
-from exporter.okta.ratelimit import MAX_WAIT, RateLimit, backoff, pace, retry_delay
+from exporter.okta.ratelimit import MAX_WAIT, RateBudget, RateLimit, backoff, pace, retry_delay
 
 NOW = 1_795_000_000.0
 
@@ -65,3 +67,55 @@ def test_query_urls() -> None:
     assert same_origin(f"{org}/api/v1/logs?after=x", "https://EXAMPLE.okta.com")
     assert not same_origin("https://example.okta.com.evil/api", org)
     assert not same_origin("http://example.okta.com/api", org)
+
+
+# --- the budget the poller and the reconciler share -------------------------------------------
+
+
+def test_the_budget_paces_a_bucket_from_its_last_answer_less_the_time_since() -> None:
+    budget = RateBudget()
+    assert budget.delay("apps", 0.5, NOW) == 0  # nothing known yet
+    budget.observe("apps", "200", RateLimit(limit=100, remaining=60, reset=NOW + 29), NOW)
+    assert budget.delay("apps", 0.5, NOW) == pytest.approx(30 / 10)
+    assert budget.delay("apps", 0.5, NOW + 1) == pytest.approx(2)
+    budget.observe("apps", "200", RateLimit(limit=100, remaining=50, reset=NOW + 29), NOW)
+    assert budget.delay("apps", 0.5, NOW) == 30  # our half is used: wait for the reset
+    assert budget.delay("apps", 0.5, NOW + 31) == 0  # the bucket refilled
+    assert budget.delay("logs", 0.5, NOW) == 0  # another bucket: another count
+
+
+def test_a_429_to_the_poller_holds_back_whoever_goes_behind_it() -> None:
+    budget = RateBudget()
+    budget.observe("logs", "429", RateLimit(limit=120, remaining=0, reset=NOW + 19), NOW)
+    assert budget.delay("apps", 1.0, NOW, behind=("logs",)) == 20
+    assert budget.delay("apps", 1.0, NOW + 5, behind=("logs",)) == 15
+    assert budget.delay("apps", 1.0, NOW + 21, behind=("logs",)) == 0
+    assert budget.delay("apps", 1.0, NOW) == 0  # not behind the poller: not held back
+    budget.observe("groups", "429", None, NOW)  # a 429 without headers: a minute
+    assert budget.blocked("groups", NOW) == 60
+    assert budget.blocked("logs", NOW) == 20  # the groups bucket never holds the poller
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        ("/api/v1/logs?after=x", endpoints.LOGS),
+        ("/api/v1/apps?limit=200", endpoints.APPS),
+        ("/api/v1/apps/0oa1/group-push/mappings?limit=1000", endpoints.MAPPINGS),
+        ("/api/v1/apps/0oa1", endpoints.APPS),
+        ("/api/v1/groups/00g1", endpoints.GROUPS),
+        ("/api/v1/groups?q=x", endpoints.OTHER),
+    ],
+)
+def test_each_url_belongs_to_its_endpoint_and_bucket(
+    path: str, endpoint: endpoints.Endpoint
+) -> None:
+    assert endpoint_of(f"https://example.okta.com{path}") == endpoint
+    assert endpoints.MAPPINGS.bucket == endpoints.APPS.bucket  # Okta counts /apps/* together
+
+
+def test_hints_name_the_scopes_each_endpoint_needs() -> None:
+    assert "okta.logs.read scope " in endpoints.LOGS.hint(403)
+    assert "okta.apps.read and okta.groups.read scopes" in endpoints.MAPPINGS.hint(403)
+    assert "check --okta.org-url" in endpoints.LOGS.hint(404) == endpoints.APPS.hint(404)
+    assert endpoints.GROUPS.hint(404) == ""  # a group that is gone is an answer, not an error

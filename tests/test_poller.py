@@ -11,7 +11,7 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,15 @@ from exporter.app import make_app
 from exporter.appkeys import REGISTRY
 from exporter.config import Config
 from exporter.okta.auth import SswsAuth
-from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor, gone, process_id
+from exporter.okta.lease import gone, process_id
+from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor
 from exporter.okta.query import iso
 from exporter.state import Update
 from exporter.store.base import StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
 from exporter.store.sqlite import SqliteStore
-from tests.conftest import NOW, SECRET, FakeTime, Rig, RigFactory, auth
+from tests.conftest import NOW, SECRET, FakeTime, Rig, RigFactory, auth, wait_for
 from tests.okta_emulator import Emulator, ThreadedOrg, log_event
 from tests.services import Redis, Service, http_get, start_exporter, start_redis, wait_until
 
@@ -63,14 +64,6 @@ async def drain(rig: Rig, emulator: Emulator, fake_time: FakeTime, steps: int = 
 
 def total(values: dict[tuple[str, ...], float]) -> float:
     return sum(values.values())
-
-
-@pytest.fixture
-async def memory() -> AsyncIterator[MemoryStore]:
-    store = MemoryStore(dedup_window=86400)
-    await store.open()
-    yield store
-    await store.close()
 
 
 @dataclass
@@ -394,14 +387,6 @@ async def live_org(
     emulator = Emulator(clock=time.time)
     server = await aiohttp_server(emulator.app())
     return emulator, str(server.make_url("")).rstrip("/")
-
-
-async def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def test_serve_polls_and_an_event_from_hook_and_poll_counts_once(

@@ -33,7 +33,7 @@ from exporter.config import Config
 from exporter.okta.errors import ApiError, OktaError, RateLimited, TransientError
 from exporter.okta.ratelimit import RateLimit
 
-SCOPE: Final = "okta.logs.read"
+SCOPE: Final = "okta.logs.read"  # the System Log poller's; the reconciler asks for its own
 TOKEN_PATH: Final = "/oauth2/v1/token"  # noqa: S105 - a path, not a secret
 ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME: Final = 300  # Okta accepts up to an hour; a short one is safer
@@ -130,9 +130,11 @@ class OAuthAuth:
         dpop: bool = True,
         clock: Callable[[], float] = time.time,
         timeout: float = 30.0,
+        scopes: str = SCOPE,
     ) -> None:
         self.description = f"OAuth 2.0 service app {client_id}" + (" with DPoP" if dpop else "")
         self.token_url = org_url + TOKEN_PATH
+        self.scopes = scopes  # space-separated, as the token request sends them
         self._client_id = client_id
         self._key = key
         self._algorithm = signing_algorithm(key)
@@ -204,7 +206,7 @@ class OAuthAuth:
                 headers["DPoP"] = self.proof("POST", self.token_url, nonce=self._token_nonce)
             form = {
                 "grant_type": "client_credentials",
-                "scope": SCOPE,
+                "scope": self.scopes,
                 "client_assertion_type": ASSERTION_TYPE,
                 "client_assertion": self.client_assertion(),
             }
@@ -216,7 +218,7 @@ class OAuthAuth:
                 return
             if error == "use_dpop_nonce" and attempt == 0 and self._token_nonce is not None:
                 continue  # the nonce came with this answer: ask again with it
-            raise _token_error(status, answer, rate, self._clock())
+            raise _token_error(status, answer, rate, self._clock(), self.scopes)
         raise ApiError("token endpoint: asked for a new DPoP nonce twice in a row", AUTH_STATUS)
 
     async def _post(
@@ -288,11 +290,13 @@ def _describe(exc: BaseException) -> str:
 
 
 def _token_error(
-    status: int, answer: Mapping[str, object], rate: RateLimit, now: float
+    status: int, answer: Mapping[str, object], rate: RateLimit, now: float, scopes: str
 ) -> OktaError:
     error = str(answer.get("error", "")) or f"HTTP {status}"
     description = str(answer.get("error_description", ""))
     message = f"token endpoint: {error}" + (f": {description}" if description else "")
+    if error == "invalid_scope":  # the app lacks a scope the token was asked for
+        message += f" (grant {scopes} to the app: its Okta API Scopes tab)"
     if status == 429:
         return RateLimited(message, AUTH_STATUS, rate.until_reset(now) or 60.0)
     if status >= 500:
@@ -300,8 +304,8 @@ def _token_error(
     return ApiError(message, AUTH_STATUS)
 
 
-def make_auth(config: Config) -> Auth:
-    """SSWS when an API token is configured, else the OAuth service app."""
+def make_auth(config: Config, scopes: str = SCOPE) -> Auth:
+    """SSWS when an API token is configured, else the OAuth service app (asking `scopes`)."""
     if config.okta_api_token:
         return SswsAuth(config.okta_api_token)
     if config.okta_org_url is None or config.okta_client_id is None:
@@ -313,4 +317,5 @@ def make_auth(config: Config) -> Auth:
         key_id=config.okta_private_key_id,
         dpop=config.okta_dpop,
         timeout=config.okta_request_timeout,
+        scopes=scopes,
     )

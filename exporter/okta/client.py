@@ -1,8 +1,9 @@
-"""One System Log page per call, with Okta's errors turned into what to do next.
+"""One Okta API answer per call (a page of a list, or one object), errors made actionable.
 
 The client never waits or retries by itself (except once, at once, when the credentials
-ask for it): waiting is the caller's business, so the poller can hold its lease and tests
-can inject time. Every HTTP answer is reported to `observe` with its rate-limit headers.
+ask for it): waiting is the caller's business, so the poller and the reconciler can hold
+their leases and tests can inject time. Every HTTP answer is reported to `observe` with its
+rate-limit headers, and to the org's shared `RateBudget` under its endpoint's bucket.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from multidict import CIMultiDictProxy
 
 from exporter import __version__
 from exporter.config import Config
-from exporter.okta.auth import Auth, make_auth
+from exporter.okta.auth import SCOPE, Auth, make_auth
+from exporter.okta.endpoints import Endpoint, endpoint_of
 from exporter.okta.errors import ApiError, OktaError, RateLimited, TransientError
 from exporter.okta.query import same_origin
-from exporter.okta.ratelimit import RateLimit
+from exporter.okta.ratelimit import RateBudget, RateLimit
 
 USER_AGENT: Final = f"okta-group-push-exporter/{__version__}"
 TIMEOUT_STATUS: Final = "timeout"
@@ -30,9 +32,9 @@ NETWORK_STATUS: Final = "network_error"
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One System Log answer: its LogEvents (raw), the next link, the rate-limit headers."""
+    """One page of a list (LogEvents, apps, mappings; raw), the next link, the rate limit."""
 
-    events: list[object]
+    items: list[object]
     next_url: str | None
     rate: RateLimit
 
@@ -42,7 +44,7 @@ def _ignore(status: str, rate: RateLimit | None) -> None:
 
 
 class OktaClient:
-    """GETs System Log pages from one org with one set of credentials."""
+    """GETs from one org's API with one set of credentials."""
 
     def __init__(
         self,
@@ -52,11 +54,13 @@ class OktaClient:
         timeout: float = 60.0,
         observe: Callable[[str, RateLimit | None], None] = _ignore,
         clock: Callable[[], float] = time.time,
+        budget: RateBudget | None = None,
     ) -> None:
         self.org_url = org_url
         self.auth = auth
+        self.budget = budget if budget is not None else RateBudget()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._observe = observe
+        self._observe_metrics = observe
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
 
@@ -73,7 +77,28 @@ class OktaClient:
             self._session = None
 
     async def get_page(self, url: str) -> Page:
-        """GET one page; OktaError (RateLimited, TransientError, ApiError) when none came."""
+        """GET one page of a list; OktaError (RateLimited, TransientError, ApiError) if none."""
+        body, headers, rate = await self._fetch(url)
+        items = _json(body, url)
+        if not isinstance(items, list):
+            raise TransientError(
+                f"{endpoint_of(url).title} answered 200 with JSON not a list", "200"
+            )
+        return Page(items=items, next_url=_next_link(headers), rate=rate)
+
+    async def get_object(self, url: str) -> dict[str, object]:
+        """GET one object (a group, say); OktaError as for `get_page`."""
+        body, _, _ = await self._fetch(url)
+        document = _json(body, url)
+        if not isinstance(document, dict):
+            raise TransientError(
+                f"{endpoint_of(url).title} answered 200 with JSON not an object", "200"
+            )
+        return document
+
+    async def _fetch(self, url: str) -> tuple[bytes, CIMultiDictProxy[str], RateLimit]:
+        """The body, headers and rate limit of a 200 answer; OktaError for anything else."""
+        endpoint = endpoint_of(url)
         if not same_origin(url, self.org_url):
             raise ApiError(f"refusing to follow a link off {self.org_url}: {url}", "bad_link")
         await self.open()
@@ -82,20 +107,24 @@ class OktaClient:
             try:
                 headers = await self.auth.authorize(self._session, "GET", url)
             except OktaError as exc:
-                self._observe(exc.status, None)
+                self._observe(endpoint, exc.status, None)
                 raise
-            status, body, response_headers = await self._get(url, headers)
+            status, body, response_headers = await self._get(url, headers, endpoint)
             rate = RateLimit.from_headers(response_headers)
-            self._observe(str(status), rate)
+            self._observe(endpoint, str(status), rate)
             if status == 200:
-                return _page(body, response_headers, rate)
+                return body, response_headers, rate
             if attempt == 0 and self.auth.retry(status, response_headers):
                 continue
-            raise _error(status, body, rate, self._clock())
+            raise _error(endpoint, status, body, rate, self._clock())
         raise ApiError("Okta refused the credentials twice in a row", "401")  # pragma: no cover
 
+    def _observe(self, endpoint: Endpoint, status: str, rate: RateLimit | None) -> None:
+        self.budget.observe(endpoint.bucket, status, rate, self._clock())
+        self._observe_metrics(status, rate)
+
     async def _get(
-        self, url: str, headers: dict[str, str]
+        self, url: str, headers: dict[str, str], endpoint: Endpoint
     ) -> tuple[int, bytes, CIMultiDictProxy[str]]:
         assert self._session is not None  # noqa: S101
         try:
@@ -103,23 +132,25 @@ class OktaClient:
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
                 return response.status, await response.read(), response.headers
         except TimeoutError:
-            self._observe(TIMEOUT_STATUS, None)
+            self._observe(endpoint, TIMEOUT_STATUS, None)
             raise TransientError(
-                f"System Log request timed out after {self._timeout.total:g} s", TIMEOUT_STATUS
+                f"{endpoint.title} request timed out after {self._timeout.total:g} s",
+                TIMEOUT_STATUS,
             ) from None
         except aiohttp.ClientError as exc:
-            self._observe(NETWORK_STATUS, None)
-            raise TransientError(f"System Log request failed: {exc}", NETWORK_STATUS) from None
+            self._observe(endpoint, NETWORK_STATUS, None)
+            raise TransientError(
+                f"{endpoint.title} request failed: {exc}", NETWORK_STATUS
+            ) from None
 
 
-def _page(body: bytes, headers: CIMultiDictProxy[str], rate: RateLimit) -> Page:
+def _json(body: bytes, url: str) -> object:
     try:
-        events = orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise TransientError("System Log answered 200 with a body not JSON", "200") from None
-    if not isinstance(events, list):
-        raise TransientError("System Log answered 200 with JSON that is not a list", "200")
-    return Page(events=events, next_url=_next_link(headers), rate=rate)
+        raise TransientError(
+            f"{endpoint_of(url).title} answered 200 with a body not JSON", "200"
+        ) from None
 
 
 def _next_link(headers: CIMultiDictProxy[str]) -> str | None:
@@ -144,21 +175,13 @@ def _summary(body: bytes) -> str:
     return str(document)[:200]
 
 
-# What to tell an operator who sees these: the usual cause of each.
-HINTS: Final = {
-    401: "check the API token or the OAuth app's client id and key",
-    403: "grant the okta.logs.read scope and an admin role (e.g. Read-only Admin) to the app",
-    404: "check --okta.org-url",
-}
-
-
-def _error(status: int, body: bytes, rate: RateLimit, now: float) -> OktaError:
-    message = f"System Log answered {status}: {_summary(body)}"
+def _error(endpoint: Endpoint, status: int, body: bytes, rate: RateLimit, now: float) -> OktaError:
+    message = f"{endpoint.title} answered {status}: {_summary(body)}"
     if status == 429:
         return RateLimited(message, "429", rate.until_reset(now) or 60.0)
     if status >= 500:
         return TransientError(message, str(status))
-    hint = HINTS.get(status)
+    hint = endpoint.hint(status)
     return ApiError(message + (f" ({hint})" if hint else ""), str(status))
 
 
@@ -167,14 +190,21 @@ def make_client(
     *,
     observe: Callable[[str, RateLimit | None], None] = _ignore,
     clock: Callable[[], float] = time.time,
+    budget: RateBudget | None = None,
+    scopes: str = SCOPE,
 ) -> OktaClient:
-    """The client for the configured org and credentials (--okta.* flags)."""
+    """The client for the configured org and credentials (--okta.* flags).
+
+    `scopes` are what an OAuth token is asked for: each client has its own token, so a
+    scope the app was not granted fails only the client that needs it.
+    """
     if config.okta_org_url is None:
         raise ValueError("--okta.org-url is not set")
     return OktaClient(
         config.okta_org_url,
-        make_auth(config),
+        make_auth(config, scopes),
         timeout=config.okta_request_timeout,
         observe=observe,
         clock=clock,
+        budget=budget,
     )

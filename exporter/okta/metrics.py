@@ -1,8 +1,9 @@
-"""The poller's own health metrics, named by the catalogue.
+"""The metrics of the Okta API jobs, named by the catalogue: the poller's and the reconciler's.
 
-Only the replica that holds the poll lease talks to Okta, so only it exposes the gauges:
-a standby replica shows its request counter and nothing else, rather than an
-`okta_api_up 0` that would read as an outage. Dashboards take `max without (instance)`.
+Only the replica that holds a job's lease talks to Okta for it, so only it exposes the
+job's gauges: a standby replica shows its counters and nothing else, rather than an
+`okta_api_up 0` that would read as an outage, or mapping states it did not read.
+Dashboards take `max without (instance)`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from prometheus_client.registry import Collector
 
 from exporter import catalogue
 from exporter.catalogue import MetricSpec
+from exporter.exposition import family
 from exporter.okta.ratelimit import RateLimit
+from exporter.reconcile import KINDS, Series
 
 
 def _gauge(spec: MetricSpec, value: float) -> GaugeMetricFamily:
@@ -79,3 +82,49 @@ class PollMetrics(Collector):
             yield _gauge(catalogue.RATE_LIMIT_REMAINING, self.rate.remaining)
         if self.rate.limit is not None:
             yield _gauge(catalogue.RATE_LIMIT_LIMIT, self.rate.limit)
+
+
+class ReconcileMetrics(Collector):
+    """The mappings as Okta's API last said, and the reconciler's health."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.active = False  # holds the lease: reads the mappings
+        self.last_success = 0.0
+        self.duration: float | None = None
+        self.series = Series()
+        self.errors: dict[tuple[str, ...], float] = {}
+        # Known in advance: every kind from 0, so that increase() sees the first one.
+        self.disagreements: dict[tuple[str, ...], float] = {(kind,): 0.0 for kind in KINDS}
+        if registry is not None:
+            registry.register(self)
+
+    def error(self, endpoint: str, status: str) -> None:
+        """A request that got no usable answer."""
+        key = (endpoint, status)
+        self.errors[key] = self.errors.get(key, 0.0) + 1
+
+    def disagreement(self, kind: str) -> None:
+        self.disagreements[(kind,)] = self.disagreements.get((kind,), 0.0) + 1
+
+    def succeeded(self, now: float, duration: float, series: Series) -> None:
+        """Every mapping was read: these are the series now (a mapping not in them is gone)."""
+        self.last_success = now
+        self.duration = duration
+        self.series = series
+
+    def standby(self) -> None:
+        """Another replica reads the mappings now: show none of them."""
+        self.active = False
+        self.series = Series()
+
+    def collect(self) -> Iterator[Metric]:
+        yield family(catalogue.RECONCILE_ERRORS, self.errors)
+        yield family(catalogue.STATE_DISAGREEMENTS, self.disagreements)
+        if not self.active:
+            return
+        yield _gauge(catalogue.RECONCILE_LAST_SUCCESS, self.last_success)
+        if self.duration is not None:
+            yield _gauge(catalogue.RECONCILE_DURATION, self.duration)
+        yield family(catalogue.MAPPING_STATUS, self.series.status)
+        yield family(catalogue.MAPPING_ERROR_REASON, self.series.reasons)
+        yield family(catalogue.MAPPING_LAST_PUSH, self.series.last_push)

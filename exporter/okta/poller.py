@@ -20,14 +20,10 @@ directly, with the clock and sleep injected.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
-import os
 import random
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
@@ -39,9 +35,10 @@ from exporter.events import parse_log_events
 from exporter.ledger import Ledger
 from exporter.okta.client import OktaClient, make_client
 from exporter.okta.errors import ApiError, OktaError
+from exporter.okta.lease import LEASE_TTL, Lease, process_id
 from exporter.okta.metrics import PollMetrics
 from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url
-from exporter.okta.ratelimit import backoff, pace, retry_delay
+from exporter.okta.ratelimit import FailureStreak, RateBudget, pace
 from exporter.selfmetrics import SelfMetrics
 from exporter.store.base import Store, StoreError
 
@@ -50,44 +47,9 @@ log = logging.getLogger(__name__)
 SOURCE: Final = "poller"
 CURSOR_KEY: Final = "poller.cursor"
 LEASE_NAME: Final = "poller"
-LEASE_TTL: Final = 30.0  # a standby takes over at most this long after the holder died
 # After an upgrade changes the filter, the old cursor cannot be reused: start a new query
 # a little before the old one stopped (the overlap is deduplicated).
 FILTER_CHANGE_OVERLAP: Final = 300.0
-
-
-def process_id() -> str:
-    """This process as a lease owner: host, pid, and a random part for pid reuse."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
-
-
-def gone(holder: str, me: str, alive: Callable[[int], bool] = _alive) -> bool:
-    """True when the lease holder was a process on this host that no longer runs.
-
-    Such as this exporter before a crash and restart: no need to wait out its lease. A
-    holder with this very pid is an earlier run of this process slot (a restarted
-    container's pid 1); a holder on another host is never judged.
-    """
-    holder_host, holder_pid = _host_pid(holder)
-    my_host, my_pid = _host_pid(me)
-    if holder_host != my_host or not holder_pid.isdigit() or holder == me:
-        return False
-    return holder_pid == my_pid or not alive(int(holder_pid))
-
-
-def _host_pid(owner: str) -> tuple[str, str]:
-    host, _, rest = owner.partition(":")
-    return host, rest.partition(":")[0]
 
 
 def filter_fingerprint(text: str) -> str:
@@ -170,11 +132,10 @@ class Poller:
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.owner = owner or process_id()
+        self._lease = Lease(store, LEASE_NAME, self.owner, settings.lease_ttl)
         self._filter = filter_fingerprint(log_filter())
         self._cursor: Cursor | None = None
-        self._lease_renewed = float("-inf")
-        self._failures = 0
-        self._failing: str | None = None  # the kind of failure last logged, until recovery
+        self._streak = FailureStreak("System Log polling", log, self._rng)
 
     @classmethod
     def from_config(
@@ -186,11 +147,12 @@ class Poller:
         *,
         self_metrics: SelfMetrics | None = None,
         clock: Callable[[], float] = time.time,
+        budget: RateBudget | None = None,
     ) -> Poller:
         """The poller `serve` runs when --okta.org-url is set."""
         if config.okta_org_url is None:
             raise ValueError("--okta.org-url is not set")
-        client = make_client(config, observe=metrics.request, clock=clock)
+        client = make_client(config, observe=metrics.request, clock=clock, budget=budget)
         settings = PollSettings(
             org_url=config.okta_org_url,
             since=config.okta_poll_since,
@@ -216,7 +178,7 @@ class Poller:
             level = logging.ERROR if isinstance(exc, ApiError) else logging.WARNING
             return self._failed(f"{type(exc).__name__}:{exc.status}", str(exc), level, exc)
         self.metrics.up = 1.0
-        batch = parse_log_events(page.events)
+        batch = parse_log_events(page.items)
         if self._self_metrics is not None:
             for skipped in batch.skipped:
                 self._self_metrics.invalid_event(SOURCE, skipped.reason)
@@ -228,7 +190,7 @@ class Poller:
         except StoreError as exc:
             return self._failed("storage", f"storage: {exc}", logging.ERROR)
         self.metrics.succeeded(now, newest)
-        self._recovered()
+        self._streak.recovered()
         if batch.events or batch.skipped:
             log.info(
                 "system log page",
@@ -244,34 +206,24 @@ class Poller:
                 },
             )
         paced = pace(page.rate, self._settings.rate_share, now)
-        if len(page.events) < PAGE_LIMIT:
+        if len(page.items) < PAGE_LIMIT:
             return max(self._settings.interval, paced)  # caught up: wait for new events
         return paced
 
     # --- the lease --------------------------------------------------------------------------
 
     async def _hold_lease(self, now: float) -> bool:
-        """Take or renew the lease (renewed once a third of its life has passed)."""
-        ttl = self._settings.lease_ttl
-        if self.metrics.active and now - self._lease_renewed < ttl / 3:
-            return True
-        held = await self._store.acquire_lease(LEASE_NAME, self.owner, ttl, now)
-        if not held:
-            holder = await self._store.lease_holder(LEASE_NAME, now)
-            if holder is not None and gone(holder, self.owner):
-                held = await self._store.acquire_lease(
-                    LEASE_NAME, self.owner, ttl, now, replacing=holder
-                )
-                log.info("took the poll lease over from a process that is gone",
-                         extra={"fields": {"holder": holder}})  # fmt: skip
+        """Take or renew the lease; say so when that changes."""
+        self._held(await self._lease.hold(now))
+        return self._lease.held
+
+    def _held(self, held: bool) -> None:
         if held and not self.metrics.active:
             log.info("polling the Okta System Log", extra={"fields": self._describe()})
             self._cursor = None  # another replica may have moved it while we stood by
         elif not held and self.metrics.active:
             log.warning("another replica polls the System Log now; standing by")
         self.metrics.active = held
-        self._lease_renewed = now if held else float("-inf")
-        return held
 
     def _describe(self) -> dict[str, object]:
         return {
@@ -324,29 +276,9 @@ class Poller:
     # --- failures, logged once per state change -----------------------------------------
 
     def _failed(self, kind: str, message: str, level: int, error: OktaError | None = None) -> float:
-        self._failures += 1
         if error is not None:
             self.metrics.failed()  # Okta's API is down for us; a storage fault is not that
-            delay = retry_delay(error, self._failures, self._rng)
-        else:
-            delay = backoff(self._failures, self._rng)
-        if kind != self._failing:
-            log.log(
-                level,
-                "System Log polling failing",
-                extra={"fields": {"error": message, "retry_in_s": round(delay, 3)}},
-            )
-            self._failing = kind
-        return delay
-
-    def _recovered(self) -> None:
-        if self._failing is not None:
-            log.warning(
-                "System Log polling recovered",
-                extra={"fields": {"after": self._failing, "failures": self._failures}},
-            )
-        self._failing = None
-        self._failures = 0
+        return self._streak.failed(kind, message, level, error)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -363,24 +295,11 @@ class Poller:
 
     async def _wait(self, delay: float) -> None:
         """Sleep `delay` seconds, renewing the lease on the way if it is ours."""
-        remaining = delay
-        while remaining > 0:
-            chunk = (
-                min(remaining, self._settings.lease_ttl / 3) if self.metrics.active else remaining
-            )
-            await self._sleep(chunk)
-            remaining -= chunk
-            if remaining > 0 and self.metrics.active:
-                try:
-                    if not await self._hold_lease(self._clock()):
-                        return
-                except StoreError:
-                    return  # the next step reports it
+        await self._lease.wait(delay, self._sleep, self._clock)
+        self._held(self._lease.held)
 
     async def close(self) -> None:
         """Give the lease up (a standby takes over at once) and close the HTTP session."""
-        if self.metrics.active:
-            with contextlib.suppress(StoreError):
-                await self._store.release_lease(LEASE_NAME, self.owner)
-            self.metrics.active = False
+        await self._lease.release()
+        self.metrics.active = False
         await self.client.close()

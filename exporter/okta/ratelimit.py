@@ -10,6 +10,7 @@ log, so the poller keeps at most `share` of it in use.
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,3 +96,88 @@ def retry_delay(error: OktaError, failures: int, rng: random.Random) -> float:
     if isinstance(error, RateLimited):
         return error.retry_in
     return backoff(failures, rng)
+
+
+class FailureStreak:
+    """The failures in a row of one job: the wait before each next try, and the log.
+
+    Each kind of failure is logged when it starts and the streak when it ends, never at
+    every retry.
+    """
+
+    def __init__(self, job: str, logger: logging.Logger, rng: random.Random) -> None:
+        self.job = job
+        self.count = 0
+        self._log = logger
+        self._rng = rng
+        self._kind: str | None = None  # the kind last logged, until recovery
+
+    def failed(self, kind: str, message: str, level: int, error: OktaError | None = None) -> float:
+        """One more failure; returns the seconds to wait before trying again."""
+        self.count += 1
+        if error is not None:
+            delay = retry_delay(error, self.count, self._rng)
+        else:
+            delay = backoff(self.count, self._rng)
+        if kind != self._kind:
+            self._log.log(
+                level,
+                f"{self.job} failing",
+                extra={"fields": {"error": message, "retry_in_s": round(delay, 3)}},
+            )
+            self._kind = kind
+        return delay
+
+    def recovered(self) -> None:
+        """A success: the streak, if any, is over."""
+        if self._kind is not None:
+            self._log.warning(
+                f"{self.job} recovered",
+                extra={"fields": {"after": self._kind, "failures": self.count}},
+            )
+        self._kind = None
+        self.count = 0
+
+
+class RateBudget:
+    """What Okta's answers said of each rate-limit bucket, shared by every client of one org.
+
+    Both the System Log poller and the mapping reconciler report every answer here, by
+    bucket (exporter/okta/endpoints.py). The poller paces itself from its own answers; the
+    reconciler asks `delay` before each request, which keeps it within its share of its
+    bucket and holds it back while the poller is being refused: Okta's concurrency limit is
+    per org (its 429 can come on any endpoint, rl2-monitor), so a 429 to the poller means
+    "everyone, slow down", and the poller goes first.
+    """
+
+    def __init__(self) -> None:
+        self._rates: dict[str, tuple[RateLimit, float]] = {}  # bucket -> (headers, seen at)
+        self._blocked: dict[str, float] = {}  # bucket -> refused until (epoch seconds)
+
+    def observe(self, bucket: str, status: str, rate: RateLimit | None, now: float) -> None:
+        """One answer from Okta (rate is None when no answer came: timeout, network)."""
+        if rate is not None and rate.limit is not None and rate.remaining is not None:
+            self._rates[bucket] = (rate, now)
+        if status == "429":
+            wait = rate.until_reset(now) if rate is not None else None
+            self._blocked[bucket] = now + (wait if wait is not None else 60.0)
+
+    def blocked(self, bucket: str, now: float) -> float:
+        """Seconds until a 429 on `bucket` has run its course (0 when it has)."""
+        return max(0.0, self._blocked.get(bucket, 0.0) - now)
+
+    def delay(
+        self, bucket: str, share: float, now: float, *, behind: tuple[str, ...] = ()
+    ) -> float:
+        """The pause before the next request to `bucket`.
+
+        The longest of: the pacing that keeps this client within `share` of the bucket,
+        as of its last answer (less the time since); a 429 on it; a 429 on any bucket of
+        `behind` (the clients that go first).
+        """
+        waits = [self.blocked(b, now) for b in (bucket, *behind)]
+        seen = self._rates.get(bucket)
+        if seen is not None:
+            rate, at = seen
+            waits.append(pace(rate, share, at) - (now - at))
+        return max(0.0, *waits)

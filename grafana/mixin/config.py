@@ -57,6 +57,18 @@ class MixinConfig:
     rate_limit_min_ratio: float = 0.1
     rate_limit_window: str = "15m"
 
+    # Okta's Group Push Mapping API (the exporter's reconciler). Its answer is fresh, and
+    # preferred over the events' for the "failing now" state, while its last complete reading
+    # is younger than this: three readings at the default --okta.mappings-interval of 5m.
+    mapping_api_fresh_seconds: int = 900
+    # A mapping the API has reported in ERROR for this long alerts; a gap in its readings
+    # up to `mapping_error_gap` (a replica taking the reconciler over) does not reset it.
+    mapping_error_for: str = "30m"
+    mapping_error_gap: str = "5m"
+    # The reconciler is stale when its last complete reading is older than this.
+    reconcile_stale_after_seconds: int = 1800
+    reconcile_stale_for: str = "5m"
+
     overflow_window: str = "30m"
     storage_window: str = "10m"
 

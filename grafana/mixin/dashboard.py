@@ -371,9 +371,10 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
     layout.place(
         stat(
             "Mappings failing now",
-            "Application and group pairs failing now: the System Log poller's mapping state "
-            "where it runs, otherwise a failure within the last "
-            f"{cfg.stuck_after}. Needs the bundled recording rules.",
+            "Application and group pairs failing now: Okta's Group Push Mapping API where "
+            "its last reading is fresh (ERROR), else the System Log poller's mapping state "
+            f"where it runs, otherwise a failure within the last {cfg.stuck_after}. Needs "
+            "the bundled recording rules.",
             [target(f"count({mapping_state} == 1) or vector(0)", instant=True)],
             thresholds=_thresholds((None, "green"), (1, "red")),
         ),
@@ -588,6 +589,68 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         7,
     )
 
+    in_error = selector(m.MAPPING_STATUS, JOB, APPLICATION, GROUP, f'status="{m.ERROR_STATUS}"')
+    error_now = f"max without (instance, status) ({in_error}) == 1"
+    layout.place(
+        table(
+            "Broken now",
+            "Group push mappings in ERROR by Okta's Group Push Mapping API, as of the "
+            "exporter's last reading: the category of Okta's error summary and when Okta "
+            "last pushed the group. Empty without the reconciler (--okta.mappings-interval).",
+            [
+                target(
+                    f"max without (instance) "
+                    f"({selector(m.MAPPING_ERROR_REASON, JOB, APPLICATION, GROUP)})\n"
+                    f"and on (job, application, group)\n({error_now})",
+                    instant=True,
+                    table=True,
+                ),
+                target(
+                    f"1000 * max without (instance) "
+                    f"({selector(m.MAPPING_LAST_PUSH, JOB, APPLICATION, GROUP)})\n"
+                    f"and on (job, application, group)\n({error_now})",
+                    instant=True,
+                    table=True,
+                ),
+            ],
+            rename={
+                "application": "Application",
+                "group": "Group",
+                "reason": "Error summary category",
+                "Value #B": "Last push",
+            },
+            overrides=[
+                _override("Last push", ("unit", "dateTimeFromNow")),
+                _override(
+                    "Application", ("links", [_drill_down(cfg, "${__data.fields.application}")])
+                ),
+                _override("Group", ("links", [_group_link(cfg)])),
+            ],
+            sort_by="Last push",
+            hide=("Value #A",),
+        ),
+        18,
+        7,
+    )
+    statuses = selector(m.MAPPING_STATUS, JOB, APPLICATION, GROUP)
+    layout.place(
+        stat(
+            "Mappings by status",
+            "Group push mappings of the selected applications and groups by Okta's status: "
+            "ACTIVE, ERROR (Okta pushes nothing), INACTIVE (turned off).",
+            [
+                target(
+                    f"sum by (status) (max without (instance) ({statuses}))",
+                    "{{status}}",
+                    instant=True,
+                )
+            ],
+            thresholds=_thresholds((None, "text")),
+        ),
+        6,
+        7,
+    )
+
     layout.row("Exporter health")
     deliveries = _ni_process(m.DELIVERIES, RATE, *HEALTH_FILTERS)
     layout.place(
@@ -699,6 +762,50 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
                 )
             ],
             stacked=True,
+            bars=True,
+        ),
+        8,
+        8,
+    )
+    layout.place(
+        timeseries(
+            "Group push mapping reconciler",
+            "Time since the reconciler last read every mapping from Okta's Group Push "
+            "Mapping API, and how long that reading took (paced within the rate-limit share).",
+            [
+                target(
+                    "time() - max by (instance) "
+                    f"({selector(m.RECONCILE_LAST_SUCCESS, *HEALTH_FILTERS)})",
+                    "since last reading {{instance}}",
+                ),
+                target(
+                    f"max by (instance) ({selector(m.RECONCILE_DURATION, *HEALTH_FILTERS)})",
+                    "reading took {{instance}}",
+                ),
+            ],
+            unit="s",
+        ),
+        8,
+        8,
+    )
+    layout.place(
+        timeseries(
+            "Reconciler errors and disagreements",
+            "Failed requests of the reconciler by endpoint and status, and mappings on which "
+            "Okta's API and the events disagreed (a missed event, by kind).",
+            [
+                target(
+                    _sum(
+                        "endpoint, status",
+                        _ni_process(m.RECONCILE_ERRORS, RATE, *HEALTH_FILTERS),
+                    ),
+                    "error {{endpoint}} {{status}}",
+                ),
+                target(
+                    _sum("kind", _ni_process(m.STATE_DISAGREEMENTS, RATE, *HEALTH_FILTERS)),
+                    "disagreement {{kind}}",
+                ),
+            ],
             bars=True,
         ),
         8,

@@ -26,6 +26,15 @@ STORAGE_ERRORS: Final = catalogue.STORAGE_ERRORS.name
 # 1 once the exporter's store is open and takes writes: until then it serves without the
 # persisted series, so the born-series rule (promql.new_increase) counts only ready scrapes.
 READY: Final = catalogue.READY.name
+# Okta's Group Push Mapping API, read by the reconciler (issue 9).
+MAPPING_STATUS: Final = catalogue.MAPPING_STATUS.name
+MAPPING_ERROR_REASON: Final = catalogue.MAPPING_ERROR_REASON.name
+MAPPING_LAST_PUSH: Final = catalogue.MAPPING_LAST_PUSH.name
+RECONCILE_LAST_SUCCESS: Final = catalogue.RECONCILE_LAST_SUCCESS.name
+RECONCILE_DURATION: Final = catalogue.RECONCILE_DURATION.name
+RECONCILE_ERRORS: Final = catalogue.RECONCILE_ERRORS.name
+STATE_DISAGREEMENTS: Final = catalogue.STATE_DISAGREEMENTS.name
+ERROR_STATUS: Final = "ERROR"  # the status label value of a broken mapping
 
 # name -> label names, as designed (shared event-derived state first, then per-process).
 PLANNED: Final[dict[str, tuple[str, ...]]] = {

@@ -57,6 +57,7 @@ class Names:
             f"_avg{cfg.spike_baseline}"
         )
         self.group_hour = f"application_group:okta_group_push_failures:increase{cfg.stuck_after}"
+        self.mapping_error = "application_group:okta_group_push_mapping_error:max"
         self.mapping_failing = "application_group:okta_group_push_mapping_failing:max"
 
 
@@ -75,6 +76,7 @@ def recording_rules(cfg: MixinConfig) -> list[Recording]:
     by_kind = _sel(cfg, m.FAILURES_BY_KIND)
     terminal = _sel(cfg, m.FAILURES_BY_KIND, f'kind="{m.TERMINAL_KIND}"')
     baseline = new_increase(by_kind, cfg.spike_baseline, ready, offset=cfg.spike_window)
+    error_status = _sel(cfg, m.MAPPING_STATUS, f'status="{m.ERROR_STATUS}"')
     return [
         Recording(
             n.terminal,
@@ -96,11 +98,26 @@ def recording_rules(cfg: MixinConfig) -> list[Recording]:
             n.group_hour,
             _sum_without("actor", new_increase(failures, cfg.stuck_after, ready)),
         ),
-        # The mapping state: the System Log poller's where it has one, otherwise "failed
-        # within the last hour" (event hooks report failures, never successes).
+        # Okta's own answer: 1 while the Group Push Mapping API says ERROR, 0 for ACTIVE or
+        # INACTIVE; only while its last complete reading is fresh.
+        Recording(
+            n.mapping_error,
+            f"max without (instance, status) ({error_status})\n"
+            f"and on (job)\n"
+            f"time() - max without (instance) ({_sel(cfg, m.RECONCILE_LAST_SUCCESS)})\n"
+            f"  < {cfg.mapping_api_fresh_seconds}",
+        ),
+        # "Failing now", what the dashboard and the stuck alert read: Okta's API where it
+        # answers freshly for the mapping, else the events' state (the System Log poller's
+        # where it has one), else "failed within the last hour" (event hooks report
+        # failures, never successes).
         Recording(
             n.mapping_failing,
-            f"max without (instance) ({_sel(cfg, m.MAPPING_FAILING)})\nor\n{n.group_hour} > bool 0",
+            f"{n.mapping_error}\n"
+            f"or\n"
+            f"max without (instance) ({_sel(cfg, m.MAPPING_FAILING)})\n"
+            f"or\n"
+            f"{n.group_hour} > bool 0",
         ),
     ]
 
@@ -121,11 +138,20 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
         "{{ end }}"
     )
     poller_state = (
+        f'{{{{ with query (printf "{n.mapping_error}{{job=%q, application=%q, group=%q}}" '
+        "$labels.job $labels.application $labels.group) }}"
+        "Okta's Group Push Mapping API reports it in ERROR{{ else }}"
         f'{{{{ with query (printf "{m.MAPPING_FAILING}{{job=%q, application=%q, group=%q}}" '
         "$labels.job $labels.application $labels.group) }}"
         "the System Log poller has seen no successful push in that time"
         "{{ else }}failures have kept arriving in that time (there is no System Log poller"
-        " state for this mapping){{ end }}"
+        " state for this mapping){{ end }}{{ end }}"
+    )
+    error_reason = (
+        '{{ with query (printf "max by (reason) ('
+        f'{m.MAPPING_ERROR_REASON}{{job=%q, application=%q, group=%q}})" '
+        "$labels.job $labels.application $labels.group) }}"
+        ' (reason: {{ . | first | label "reason" }}){{ end }}'
     )
     return [
         # The kind of a failure is known per application (failures_by_kind has no group
@@ -166,6 +192,22 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
             f"Group {{{{ $labels.group }}}} has not been pushed to {{{{ $labels.application }}}}"
             f" for over {cfg.stuck_after}: {poller_state}. Its members in"
             " {{ $labels.application }} are out of date.",
+            failure=True,
+        ),
+        Alert(
+            f"{p}MappingError",
+            # In ERROR at every reading for the whole time, and at one that old; and still
+            # now: a reading gone stale (older than mapping_api_fresh_seconds) says nothing.
+            f"min_over_time({n.mapping_error}[{cfg.mapping_error_for}]) == 1\n"
+            f"and\nlast_over_time({n.mapping_error}[{cfg.stuck_lookback}]"
+            f" offset {cfg.mapping_error_for}) == 1\n"
+            f"and\nlast_over_time({n.mapping_error}[{cfg.mapping_error_gap}]) == 1",
+            WARNING,
+            "Okta reports a group push mapping in ERROR.",
+            f"Okta's Group Push Mapping API has reported the push of group {{{{ $labels.group }}}}"
+            f" to {{{{ $labels.application }}}} in ERROR for over {cfg.mapping_error_for}"
+            f"{error_reason}: Okta pushes no membership changes to it until an admin fixes"
+            " the cause and pushes the group again.",
             failure=True,
         ),
         Alert(
@@ -241,6 +283,18 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
             " and group reach Prometheus late, and other clients of the same Okta API budget"
             " are throttled too.",
             for_=cfg.poll_stale_for,
+        ),
+        Alert(
+            f"{p}ReconcilerStale",
+            f"time() - max without (instance) ({_sel(cfg, m.RECONCILE_LAST_SUCCESS)})\n"
+            f"  > {cfg.reconcile_stale_after_seconds}",
+            WARNING,
+            "The exporter has not read the group push mappings from Okta recently.",
+            "{{ $labels.job }} last read every group push mapping from Okta's Group Push"
+            " Mapping API {{ $value | humanizeDuration }} ago: mappings of any application"
+            " and group that broke since are not seen, and the dashboard and alerts fall back"
+            " to the events.",
+            for_=cfg.reconcile_stale_for,
         ),
         Alert(
             f"{p}LabelOverflow",

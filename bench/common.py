@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import orjson
 
 SECRET = "bench-secret"
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -39,6 +40,17 @@ def free_port() -> int:
         return port
 
 
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Return once something accepts connections on the loopback `port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class Running:
     url: str
@@ -56,13 +68,7 @@ def exporter(workdir: Path, *flags: str) -> Iterator[Running]:
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         yield Running(url, process.pid)
     finally:
         process.terminate()
@@ -139,3 +145,33 @@ async def post_load(url: str, make_body: object, *, concurrency: int, seconds: f
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return LoadResult(len(latencies), elapsed, latencies, errors)
+
+
+class UniqueBodies:
+    """Hook envelopes of `events` failures each, every event with a never-sent uuid.
+
+    The body is rendered once with placeholders; each call joins the parts around fresh
+    uuid-shaped ids, so the load generator spends microseconds, not milliseconds, per
+    body (a repeated body would only measure the dedup shortcut).
+    """
+
+    def __init__(self, events: int, *, apps: int = 20, groups: int = 100) -> None:
+        marker = "00000000-0000-4000-8000-00000000000"
+        items = []
+        for i in range(events):
+            item = failure_event(app=i % apps, group=i % groups)
+            item["uuid"] = f"{marker}{i % 10}"  # replaced below, one per event
+            items.append(item)
+        body = orjson.dumps({"eventType": "com.okta.event_hook", "data": {"events": items}})
+        self._parts = body.split(marker.encode())  # each part after the first starts "N"
+        self._prefix = uuid.uuid4().hex[:8]
+        self._sent = 0
+        self.events = events
+
+    def __call__(self) -> bytes:
+        pieces = [self._parts[0]]
+        for part in self._parts[1:]:
+            self._sent += 1
+            ident = f"{self._prefix}-{self._sent >> 48:04x}-4{self._sent >> 36 & 0xFFF:03x}-8000-"
+            pieces.append(f"{ident}{self._sent & 0xFFFFFFFFF:012x}".encode() + part[1:])
+        return b"".join(pieces)

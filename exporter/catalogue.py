@@ -107,7 +107,8 @@ INVALID_EVENTS: Final = MetricSpec(
 STORAGE_ERRORS: Final = MetricSpec(
     "okta_group_push_exporter_storage_errors_total",
     MetricType.COUNTER,
-    "Storage operations that failed (commit, prune, probe, refresh); hooks answer 503 meanwhile.",
+    "Storage operations that failed (commit, prune, probe, refresh, expire); hooks answer 503 "
+    "meanwhile.",
     ("operation",),
 )
 READY: Final = MetricSpec(

@@ -23,7 +23,10 @@ from exporter.app import make_app
 from exporter.backfill import backfill_command, replay_command
 from exporter.basicauth import BasicAuth
 from exporter.config import Config, ConfigError, ListenAddress, add_flags, build, parse_since
+from exporter.events import Entity
 from exporter.hooksecret import META_KEY
+from exporter.labels import LabelPolicy
+from exporter.ledger import load_hash_key
 from exporter.store import make_store
 from exporter.store.base import Store, StoreError, encode_series
 
@@ -48,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
     actions = state.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, text in STATE_ACTIONS.items():
         add_flags(actions.add_parser(name, help=text[0]))
+    actions.choices["hash-actor"].add_argument(
+        "identity", nargs="+", help="Okta user ids (the actor's id, 00u...)"
+    )
     _add_import_commands(commands)
     return root
 
@@ -221,7 +227,7 @@ def _when(epoch: float | None) -> str:
     )
 
 
-async def _summary(store: Store, config: Config) -> None:
+async def _summary(store: Store, config: Config, args: argparse.Namespace) -> None:
     summary = await store.summary()
     size = "-" if summary.size_bytes is None else f"{summary.size_bytes} bytes"
     print(f"backend:        {summary.backend} ({summary.location})")
@@ -231,7 +237,7 @@ async def _summary(store: Store, config: Config) -> None:
     print(f"size:           {size}")
 
 
-async def _export(store: Store, config: Config) -> None:
+async def _export(store: Store, config: Config, args: argparse.Namespace) -> None:
     values = await store.values()
     document = {
         "exported_at": _when(time.time()),
@@ -249,31 +255,45 @@ async def _export(store: Store, config: Config) -> None:
     sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-async def _prune(store: Store, config: Config) -> None:
+async def _prune(store: Store, config: Config, args: argparse.Namespace) -> None:
     removed = await store.prune(time.time(), config.dedup_window)
     print(f"removed {removed} dedup entries older than {config.dedup_window:g} s")
 
 
-async def _hook_secret(store: Store, config: Config) -> None:
+async def _hook_secret(store: Store, config: Config, args: argparse.Namespace) -> None:
     secret = await store.get_meta(META_KEY)
     if secret is None:
         raise StoreError("no generated hook secret is stored (serve generates one on first start)")
     print(secret)
 
 
-STATE_ACTIONS: dict[str, tuple[str, Callable[[Store, Config], Awaitable[None]]]] = {
+async def _hash_actor(store: Store, config: Config, args: argparse.Namespace) -> None:
+    """What `--labels.actor hash` shows for each Okta user id (or login) given."""
+    policy = LabelPolicy(
+        actor="hash", max_length=config.labels_max_length, hash_key=await load_hash_key(store)
+    )
+    for identity in args.identity:
+        print(f"{identity}\t{policy.actor_value(Entity(id=identity))}")
+
+
+Action = Callable[[Store, Config, argparse.Namespace], Awaitable[None]]
+STATE_ACTIONS: dict[str, tuple[str, Action]] = {
     "summary": ("Series, dedup entries, oldest entry and size.", _summary),
     "export": ("All counter and gauge values as JSON.", _export),
     "prune": ("Forget dedup entries older than --storage.dedup-window now.", _prune),
     "hook-secret": ("Print the generated event hook secret (to set it in Okta).", _hook_secret),
+    "hash-actor": (
+        "Print the actor label --labels.actor=hash gives each Okta user id (to find a person).",
+        _hash_actor,
+    ),
 }
 
 
-async def _state(action: str, config: Config) -> int:
+async def _state(args: argparse.Namespace, config: Config) -> int:
     store = make_store(config)
     try:
         await store.open()
-        await STATE_ACTIONS[action][1](store, config)
+        await STATE_ACTIONS[args.action][1](store, config, args)
     except StoreError as exc:
         print(f"okta-group-push-exporter: {exc}", file=sys.stderr)
         return 1
@@ -295,7 +315,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if args.command == "healthcheck":
         return healthcheck(config)
     if args.command == "state":
-        return asyncio.run(_state(args.action, config))
+        return asyncio.run(_state(args, config))
     if args.command == "backfill":
         return _backfill(args, config)
     if args.command == "replay":

@@ -14,6 +14,7 @@ what `StateCollector` (below) renders through a registry.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,12 +34,16 @@ from exporter import catalogue, mapping
 from exporter.catalogue import MetricSpec, MetricType
 from exporter.state import Labels, MetricState
 
-# Lines per slice: about 150 KB of text, well under a millisecond to join and to gzip at
-# level 1 on the project's machines (BENCHMARKS.md).
-SLICE_LINES: Final = 2048
+# Lines joined per slice: about 250 KB of text, well under a millisecond to join and to
+# gzip at level 1 on the project's machines; and series rendered per slice when many
+# changed at once (the first scrape renders them all): about a millisecond too
+# (BENCHMARKS.md, "/metrics").
+SLICE_LINES: Final = 512
+RENDER_LINES: Final = 384
 _ESCAPING = re.compile(r";\s*escaping=([^;\s]+)")
-# Go's float formatting, as prometheus_client writes every sample value.
-format_value = cast(Callable[[float], str], floatToGoString)
+# Go's float formatting, as prometheus_client writes every sample value. Counters hold
+# small whole numbers, over and over: the bounded cache spares most of its Python work.
+format_value = functools.lru_cache(maxsize=4096)(cast(Callable[[float], str], floatToGoString))
 
 
 def _family(spec: MetricSpec) -> CounterMetricFamily | GaugeMetricFamily:
@@ -116,6 +121,8 @@ def negotiate(accept: str | None) -> Format:
 
 def escape_value(value: str) -> str:
     """A label value as both text formats quote it."""
+    if "\\" not in value and '"' not in value and "\n" not in value:
+        return value
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
@@ -222,8 +229,8 @@ class Exposition:
         yield fmt.encoder(self._registry)
 
     def _catch_up(self) -> bool:
-        """Re-render up to SLICE_LINES changed series; True when more may be waiting."""
-        budget = SLICE_LINES
+        """Re-render up to RENDER_LINES changed series; True when more may be waiting."""
+        budget = RENDER_LINES
         for spec in self._specs:
             changed = self._state.changed(self._sources[spec.name][0], budget)
             if changed:

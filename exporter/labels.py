@@ -136,6 +136,10 @@ class LabelPolicy:
             filters=MappingProxyType({k: v for k, v in filters.items() if v != NO_FILTER}),
         )
 
+    def actor_value(self, actor: Entity) -> str:
+        """The actor label this policy gives `actor` (filters included)."""
+        return self._pickers["actor"](actor)
+
     def with_hash_key(self, key: bytes) -> LabelPolicy:
         return replace(self, hash_key=key)
 

@@ -148,6 +148,18 @@ def limits(config: Config) -> Limits:
     )
 
 
+async def load_hash_key(store: Store) -> bytes:
+    """The actor hash key kept in the store, created by the first to ask for it.
+
+    The first replica's key wins, so every replica and every restart hash alike.
+    """
+    await store.set_meta(HASH_KEY_META, secrets.token_hex(32), only_if_absent=True)
+    key = await store.get_meta(HASH_KEY_META)
+    if not key:
+        raise StoreError("the actor hash key could not be stored")
+    return bytes.fromhex(key)
+
+
 class Gate:
     """Shared by any number of holders, or held by one alone.
 
@@ -223,13 +235,8 @@ class Ledger:
 
     async def prepare(self) -> None:
         """Load what the label policy keeps in the store (the actor hash key) once it opens."""
-        if self.policy.actor != "hash" or self.policy.hash_key is not None:
-            return
-        # The first replica's key wins, so every replica and every restart hash alike.
-        await self._store.set_meta(HASH_KEY_META, secrets.token_hex(32), only_if_absent=True)
-        key = await self._store.get_meta(HASH_KEY_META)
-        if key:
-            self.policy = self.policy.with_hash_key(bytes.fromhex(key))
+        if self.policy.actor == "hash" and self.policy.hash_key is None:
+            self.policy = self.policy.with_hash_key(await load_hash_key(self._store))
 
     async def record(self, events: Sequence[Event], source: str) -> Recorded:
         """Commit the batch's new events durably, then update the exposed state.

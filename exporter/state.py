@@ -240,8 +240,12 @@ class MetricState:
             self._added(name, labels)
         if self._updated is not None:
             self._updated[name, labels] = self._clock()
-        if self._changed is not None:
-            self._mark_changed(name, labels)
+        changed = self._changed
+        if changed is not None:  # _mark_changed, inlined: this runs for every write
+            pending = changed.get(name)
+            if pending is None:
+                pending = changed[name] = {}
+            pending[labels] = None
 
     def load(self, values: Mapping[str, Mapping[Labels, float]]) -> None:
         """Replace the view with a store's snapshot (reservations in flight are kept)."""
@@ -341,9 +345,15 @@ class MetricState:
 
     def changed(self, name: str, most: int) -> list[Labels]:
         """Take up to `most` label sets of `name` changed (or dropped) since last asked."""
-        pending = self._changed.get(name) if self._changed is not None else None
-        if not pending:
+        changed = self._changed
+        pending = changed.get(name) if changed is not None else None
+        if changed is None or not pending:
             return []
+        if len(pending) <= most:
+            # A dict never shrinks as keys leave it: drop the whole table instead, or the
+            # first scrape (every series changed) would leave its size behind for good.
+            del changed[name]
+            return list(pending)
         taken: list[Labels] = []
         for labels in pending:
             taken.append(labels)

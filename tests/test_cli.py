@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -12,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import main
+from exporter.labels import actor_hash
+from exporter.ledger import load_hash_key
+from exporter.store.sqlite import SqliteStore
 from tests.services import http_get, post_json, start_exporter
 
 
@@ -123,3 +127,18 @@ def test_state_commands_summarise_export_and_prune(
     ).items()
     assert main(["state", "prune", storage, "--storage.dedup-window=1ms"], {}) == 0
     assert "removed 1 dedup entries" in capsys.readouterr().out
+
+
+async def test_state_hash_actor_prints_what_the_hash_mode_exposes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator finds which person a hashed actor label stands for."""
+    store = SqliteStore(tmp_path / "state")
+    await store.open()
+    key = await load_hash_key(store)  # what `serve --labels.actor=hash` uses
+    await store.close()
+    storage = f"--storage.path={tmp_path / 'state'}"
+    exit_code = await asyncio.to_thread(main, ["state", "hash-actor", storage, "00u1", "00u2"], {})
+    assert exit_code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"00u1\t{actor_hash(key, '00u1')}", f"00u2\t{actor_hash(key, '00u2')}"]

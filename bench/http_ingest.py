@@ -5,8 +5,8 @@ connections, closed loop) with bodies of 50 ~2 KB events whose uuids are never r
 The exporter runs as deployed (secret check, parse, classify, dedup, count with label
 governance on, one JSON log line per delivery) with the in-memory store, so storage
 fsyncs do not hide the rest (bench/durability.py measures SQLite); the baseline reads the
-body and parses the JSON, nothing else. Rounds alternate; the ratio of the median
-events/s is the claim.
+body and parses the JSON, nothing else. Rounds alternate; the median of the per-round
+ratios is the claim (the ratio of the medians is printed too).
 
 Usage: python -m bench.http_ingest [--seconds 10] [--rounds 3] [--events 50]
 """
@@ -77,10 +77,13 @@ def main() -> None:
                 )
     bare = statistics.median(rates["bare"])
     ours = statistics.median(rates["exporter"])
+    # Each round's pair ran back to back: its ratio is less exposed to the machine's drift.
+    pairs = [mine / base for base, mine in zip(rates["bare"], rates["exporter"], strict=True)]
     print(f"machine: {machine()}")
     print(
-        f"median events/s: bare handler {bare:.0f}, exporter {ours:.0f}; "
-        f"ratio {ours / bare:.2f} (target >= 0.70)"
+        f"median events/s: bare handler {bare:.0f}, exporter {ours:.0f}; ratio {ours / bare:.2f}; "
+        f"per-round ratios {', '.join(f'{r:.2f}' for r in pairs)}, median "
+        f"{statistics.median(pairs):.2f} (target >= 0.70)"
     )
 
 

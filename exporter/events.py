@@ -123,19 +123,19 @@ def parse_timestamp(value: object) -> float | None:
 
     Returns None for anything unreadable: a bad timestamp must not cost the event.
     """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
+    # Strings first, and no `isinstance(value, int | float)`: that builds a union per
+    # call, and this runs for every event.
+    if not isinstance(value, str):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
         # Epoch milliseconds are common in exports; seconds are what Prometheus wants.
         seconds = float(value) / 1000 if value > 1e11 else float(value)
         return seconds if seconds >= 0 else None
-    if not isinstance(value, str):
-        return None
     if (
         len(value) == 24
-        and value[10] == "T"
-        and value[19] == "."
         and value[23] == "Z"
+        and value[19] == "."
+        and value[10] == "T"
         and value[4] == value[7] == "-"
         and value[13] == value[16] == ":"
     ):
@@ -174,17 +174,36 @@ def parse_entity(value: object, names: tuple[str, str, str, str] = _ENTITY_KEYS)
     )
 
 
-def _pick_target(
-    targets: Sequence[Entity], types: frozenset[str], id_prefix: str | None = None
-) -> Entity:
+def _pick_targets(targets: Sequence[Entity]) -> tuple[Entity, Entity, Entity]:
+    """The application, group and mapping among an event's targets (NO_ENTITY if absent).
+
+    By type, the first of each; an application or group without a type is recognised by
+    its id prefix, but only when no target of that type is present.
+    """
+    application = group = mapping = NO_ENTITY
+    untyped = False
     for target in targets:
-        if target.type in types:
-            return target
-    if id_prefix is not None:
+        kind = target.type
+        if kind in APP_TYPES:
+            if application is NO_ENTITY:
+                application = target
+        elif kind in GROUP_TYPES:
+            if group is NO_ENTITY:
+                group = target
+        elif kind in MAPPING_TYPES:
+            if mapping is NO_ENTITY:
+                mapping = target
+        elif not kind:
+            untyped = True
+    if untyped and (application is NO_ENTITY or group is NO_ENTITY):
         for target in targets:
-            if not target.type and target.id.startswith(id_prefix):
-                return target
-    return NO_ENTITY
+            if target.type:
+                continue
+            if application is NO_ENTITY and target.id.startswith(APP_ID_PREFIX):
+                application = target
+            elif group is NO_ENTITY and target.id.startswith(GROUP_ID_PREFIX):
+                group = target
+    return application, group, mapping
 
 
 def parse_log_event(value: object) -> Event | Skipped:
@@ -194,47 +213,47 @@ def parse_log_event(value: object) -> Event | Skipped:
     raw_targets = value.get("target")
     outcome = _obj(value.get("outcome"))
     return _event(
-        uuid=value.get("uuid"),
-        event_type=value.get("eventType"),
-        published=value.get("published"),
-        result=outcome.get("result"),
-        reason=outcome.get("reason"),
-        message=value.get("displayMessage"),
-        actor=parse_entity(value.get("actor")),
-        targets=(
+        _text(value.get("uuid")),
+        _text(value.get("eventType")),
+        value.get("published"),
+        _text(outcome.get("result")),
+        _text(outcome.get("reason")),
+        _text(value.get("displayMessage")),
+        parse_entity(value.get("actor")),
+        (
             [parse_entity(t) for t in raw_targets if isinstance(t, dict)]
             if isinstance(raw_targets, list)
-            else []
+            else ()
         ),
     )
 
 
-def _event(
-    *,
-    uuid: object,
-    event_type: object,
+def _event(  # noqa: PLR0917 - positional on purpose: once per event
+    uuid: str,
+    event_type: str,
     published: object,
-    result: object,
-    reason: object,
-    message: object,
+    result: str,
+    reason: str,
+    message: str,
     actor: Entity,
     targets: Sequence[Entity],
 ) -> Event | Skipped:
-    """A LogEvent's fields, as decoded, -> an `Event` (both decoders end here)."""
-    text_uuid = _text(uuid).strip()
-    if not text_uuid:
+    """A LogEvent's fields, as text, -> an `Event` (both decoders end here).
+
+    Positional, and no keyword arguments to `Event`: this runs once per event.
+    """
+    uuid = uuid.strip()
+    if not uuid:
         return Skipped("missing_uuid")
     return Event(
-        uuid=text_uuid,
-        event_type=_text(event_type).strip(),
-        published=parse_timestamp(published),
-        outcome=_text(result).upper(),
-        reason=_text(reason),
-        message=_text(message),
-        actor=actor,
-        application=_pick_target(targets, APP_TYPES, APP_ID_PREFIX),
-        group=_pick_target(targets, GROUP_TYPES, GROUP_ID_PREFIX),
-        mapping=_pick_target(targets, MAPPING_TYPES),
+        uuid,
+        event_type.strip(),
+        parse_timestamp(published),
+        result.upper(),
+        reason,
+        message,
+        actor,
+        *_pick_targets(targets),
     )
 
 
@@ -345,16 +364,17 @@ class _LogEvent(msgspec.Struct):
     target: list[Entity] | None = None
 
     def event(self) -> Event | Skipped:
+        # Every field is a str or None here, so `or ""` stands in for `_text`.
         outcome = self.outcome or _NO_OUTCOME
         return _event(
-            uuid=self.uuid,
-            event_type=self.eventType,
-            published=self.published,
-            result=outcome.result,
-            reason=outcome.reason,
-            message=self.displayMessage,
-            actor=self.actor if self.actor is not None else NO_ENTITY,
-            targets=self.target if self.target is not None else (),
+            self.uuid or "",
+            self.eventType or "",
+            self.published,
+            outcome.result or "",
+            outcome.reason or "",
+            self.displayMessage or "",
+            self.actor or NO_ENTITY,
+            self.target or (),
         )
 
 

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import math
 import secrets
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -28,7 +27,7 @@ from exporter.health import Health
 from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
 from exporter.reasons import REASONS, classify_reason
 from exporter.selfmetrics import SelfMetrics
-from exporter.state import SERIES_CAP, Limits, MetricState, Series, Update
+from exporter.state import SERIES_CAP, Labels, Limits, MetricState, Series, Update
 from exporter.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,25 @@ CLOSED_LABELS: Final = {
 EXPIRY_BATCH: Final = 1000
 
 
+def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> tuple[Series, ...]:
+    """The series a failure or success event writes, before the caps. Pure.
+
+    A failure: its three counters, then its last-failure time and mapping state. A success
+    only moves its mapping's state (exporter/mapping.py), under the same label policy.
+    """
+    if kind is Kind.SUCCESS:
+        return ((_STATE, policy.mapping(event)),)
+    application, group, actor, event_type = policy.labels(event)
+    # `reason` is a closed set (exporter/reasons.py); `application` is governed as anywhere.
+    return (
+        (_FAILURES, (application, group, actor)),
+        (_BY_KIND, (application, event_type, kind._value_)),
+        (_REASONS, (application, failure_reason(event))),
+        (_LAST, (application, group)),
+        (_STATE, (application, group)),
+    )
+
+
 def plan(
     event: Event,
     kind: Kind,
@@ -49,60 +67,85 @@ def plan(
     policy: LabelPolicy = DEFAULT_POLICY,
     state: MetricState | None = None,
 ) -> Update:
-    """The update for one failure or success event; `now` stands in for a missing time.
+    """The update for one event; `now` stands in for a missing time.
 
     Without `state` this is pure. With it, the caps apply and the update's series stay
     reserved in `state` until the ledger applies or releases them.
     """
-    published = event.published if event.published is not None else now
-    # Identity tests and `_value_`: Enum's properties cost more than the rest of a plan.
-    if kind is Kind.SUCCESS:
-        # A success only moves its mapping's state (exporter/mapping.py), under the same
-        # label policy and caps as the failures' series.
-        success: Sequence[Series] = ((_STATE, policy.mapping(event)),)
-        admitted = state.admit(success) if state is not None else None
-        if admitted is None:
-            overflow: tuple[str, ...] = ()
-            reserved: tuple[Series, ...] = ()
+    return Planner(policy, state)(event, kind, now)
+
+
+class _Proposal:
+    """What `propose` said for one event identity, split the way an Update wants it."""
+
+    __slots__ = ("increments", "live", "maxima", "series")
+
+    def __init__(self, series: tuple[Series, ...]) -> None:
+        self.series = series
+        self.increments = series[:-2] if len(series) > 1 else ()
+        self.maxima = series[-2:] if len(series) > 1 else series
+        # The state's removal count when every series was last seen counted (see Planner).
+        self.live = -1
+
+
+class Planner:
+    """Turns events into updates: `propose`, remembered per event identity, then the caps.
+
+    Everything `propose` reads but the uuid and the time repeats from event to event (a
+    failing mapping fails for every member), while sanitising, filters, hashing and the
+    reason rules cost more than the rest of an event's way in. So the proposal is kept,
+    and so is the fact that all its series are counted already: until the state removes
+    a series, the caps have nothing to decide for it. The memory is bounded: when full, it
+    starts over, so a flood of distinct values costs time, never memory.
+    """
+
+    def __init__(
+        self, policy: LabelPolicy, state: MetricState | None = None, size: int = 4096
+    ) -> None:
+        self.policy = policy
+        self._state = state
+        self._size = size
+        self._memo: dict[tuple[object, ...], _Proposal] = {}
+
+    def __call__(self, event: Event, kind: Kind, now: float) -> Update:
+        # Identity tests and `_value_`: Enum's hash and properties are Python code.
+        is_success = kind is Kind.SUCCESS
+        if is_success:
+            key: tuple[object, ...] = ("", event.application, event.group)
+        elif kind is Kind.TERMINAL_FAILURE or kind is Kind.RETRIED_FAILURE:
+            key = (kind._value_, event.event_type, event.application, event.group,
+                   event.actor, event.mapping, event.reason, event.message)  # fmt: skip
         else:
-            success, overflow, reserved = admitted.series, admitted.overflow, admitted.reserved
-        ((name, labels),) = success
-        return Update(
-            event.uuid,
-            kind,
-            (),
-            ((name, labels, mapping.encode(published, False)),),
-            overflow,
-            reserved,
-        )
-    if kind is not Kind.TERMINAL_FAILURE and kind is not Kind.RETRIED_FAILURE:
-        return Update(uuid=event.uuid, kind=kind)
-    application, group, actor, event_type = policy.labels(event)
-    # `reason` is a closed set (exporter/reasons.py); `application` is governed as anywhere.
-    proposed: Sequence[Series] = (
-        (_FAILURES, (application, group, actor)),
-        (_BY_KIND, (application, event_type, kind._value_)),
-        (_REASONS, (application, failure_reason(event))),
-        (_LAST, (application, group)),
-        (_STATE, (application, group)),
-    )
-    overflow = ()
-    reserved = ()
-    admitted = state.admit(proposed) if state is not None else None
-    if admitted is not None:
-        proposed, overflow, reserved = admitted.series, admitted.overflow, admitted.reserved
-    failures, by_kind, reasons, (last, last_labels), (state_name, state_labels) = proposed
-    return Update(
-        event.uuid,
-        kind,
-        (failures, by_kind, reasons),
-        (
-            (last, last_labels, published),
-            (state_name, state_labels, mapping.encode(published, True)),
-        ),
-        overflow,
-        reserved,
-    )
+            return Update(event.uuid, kind)
+        proposal = self._memo.get(key)
+        if proposal is None:
+            if len(self._memo) >= self._size:
+                self._memo.clear()
+            proposal = self._memo[key] = _Proposal(propose(event, kind, self.policy))
+        published = event.published if event.published is not None else now
+        increments, maxima = proposal.increments, proposal.maxima
+        overflow: tuple[str, ...] = ()
+        reserved: tuple[Series, ...] = ()
+        state = self._state
+        if state is not None and proposal.live != state.removals:
+            admitted = state.admit(proposal.series)
+            if admitted is None:
+                proposal.live = state.removals
+            else:
+                capped = _Proposal(admitted.series)
+                increments, maxima = capped.increments, capped.maxima
+                overflow, reserved = admitted.overflow, admitted.reserved
+        values: tuple[tuple[str, Labels, float], ...]
+        if is_success:
+            ((name, labels),) = maxima
+            values = ((name, labels, mapping.encode(published, False)),)
+        else:
+            (last, last_labels), (state_name, state_labels) = maxima
+            values = (
+                (last, last_labels, published),
+                (state_name, state_labels, mapping.encode(published, True)),
+            )
+        return Update(event.uuid, kind, increments, values, overflow, reserved)
 
 
 _FAILURES: Final = catalogue.FAILURES.name
@@ -228,10 +271,19 @@ class Ledger:
         self._state = state
         self._metrics = metrics
         self._clock = clock
-        self.policy = policy
+        self._planner = Planner(policy, state)
         self._ttl = series_ttl
         self._gate = Gate()
         self._announced: set[str] = set()
+
+    @property
+    def policy(self) -> LabelPolicy:
+        """The label policy every plan follows."""
+        return self._planner.policy
+
+    @policy.setter
+    def policy(self, policy: LabelPolicy) -> None:
+        self._planner = Planner(policy, self._state)  # what the old policy said is void
 
     async def prepare(self) -> None:
         """Load what the label policy keeps in the store (the actor hash key) once it opens."""
@@ -251,13 +303,16 @@ class Ledger:
         async with self._gate.shared():
             try:
                 kinds = [classify_event(event) for event in events]
-                policy, state = self.policy, self._state
+                planner = self._planner
                 for event, kind in zip(events, kinds, strict=True):
                     if kind is not Kind.IGNORED:  # appended one by one: `finally` releases
-                        updates.append(plan(event, kind, now, policy, state))
+                        updates.append(planner(event, kind, now))
                 # Per kind, not per event: a labelled child lookup costs more than a plan.
-                for kind, count in Counter(kinds).items():
-                    self._metrics.event_received(source, kind.value, count)
+                # (list.count, not Counter: an Enum's hash is Python code.)
+                for kind in Kind:
+                    count = kinds.count(kind)
+                    if count:
+                        self._metrics.event_received(source, kind.value, count)
                 applied: list[bool] = []
                 if updates:
                     try:
@@ -266,13 +321,13 @@ class Ledger:
                         self._health.storage_failed("commit", exc)
                         raise
                     self._health.storage_ok()
-                for update, is_new in zip(updates, applied, strict=True):
-                    if is_new:
-                        counted += 1
-                        failures += update.kind is not Kind.SUCCESS
-                        self._state.apply(update)
-                        if update.overflow:
-                            self._announce(update.overflow)
+                new = [update for update, is_new in zip(updates, applied, strict=True) if is_new]
+                self._state.apply_all(new)
+                counted = len(new)
+                for update in new:
+                    failures += update.kind is not Kind.SUCCESS
+                    if update.overflow:
+                        self._announce(update.overflow)
             finally:
                 for update in updates:
                     if update.reserved:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final
 
 CREDENTIALS: Final = "credentials"
@@ -42,11 +43,13 @@ TYPE_REASONS: Final[dict[str, str]] = {
     "app.user_management.grouppush.mapping.created.from.rule.error.validation": VALIDATION,
 }
 
-# (reason, pattern) in priority order. Patterns are matched case-insensitively against the
-# error text with the event's own group, app and mapping names blanked out first, so that a
-# group called "Duplicate Admins" or "Team 404" does not decide the reason.
+# (reason, pattern) in priority order. Patterns are matched against the case-folded error
+# text with the event's own group, app and mapping names blanked out first, so that a group
+# called "Duplicate Admins" or "Team 404" does not decide the reason. (Folding once and
+# matching without re.IGNORECASE is about 3x faster: these alternations are tried at every
+# position of the text.)
 RULES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
-    (reason, re.compile(pattern, re.IGNORECASE))
+    (reason, re.compile(pattern))
     for reason, pattern in (
         (
             RATE_LIMITED,
@@ -104,10 +107,18 @@ def _scrub(text: str, names: Iterable[str]) -> str:
     return text
 
 
+# Downstream apps answer with a handful of error texts, repeated for every group and user
+# they fail on, so the (names-blanked) text is remembered: matching the rules costs tens of
+# microseconds per text, a lookup well under one. Bounded, so novel texts only cost time.
+_CACHED_TEXTS: Final = 4096
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
 def classify_text(text: str) -> str:
     """The reason one error text gives, or `other`."""
+    folded = text.casefold()
     for reason, pattern in RULES:
-        if pattern.search(text):
+        if pattern.search(folded):
             return reason
     return OTHER
 

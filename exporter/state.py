@@ -92,6 +92,9 @@ class MetricState:
         self._tombstones: dict[Series, float] = {}
         self._changed: dict[str, dict[Labels, None]] | None = None
         self._noting = track_updates  # every write needs _note, not only new series
+        # Grows whenever a series stops being counted: a planner that saw all of an
+        # event's series counted may skip the caps while this stays the same.
+        self.removals = 0
 
     @property
     def limits(self) -> Limits | None:
@@ -199,6 +202,7 @@ class MetricState:
                     refs[value] = refs.get(value, 0) + 1
 
     def _removed(self, name: str, labels: Labels) -> None:
+        self.removals += 1
         self._count -= 1
         if self._limits is not None:
             for label, value in zip(self._limits.governed.get(name, ()), labels, strict=False):
@@ -213,26 +217,46 @@ class MetricState:
 
     def apply(self, update: Update) -> None:
         """Add 1 to each incremented series; raise each gauge to at least its value."""
+        self.apply_all((update,))
+
+    def apply_all(self, updates: Iterable[Update]) -> None:
+        """`apply` each update in turn, with the bookkeeping looked up once per batch.
+
+        This runs for every event: a series already counted costs a few dict operations,
+        and only a new one takes the slower way through `_note`.
+        """
         values = self._values
-        for name, labels in update.increments:
-            series = values.get(name)
-            if series is None:
-                series = values[name] = {}
-            current = series.get(labels)
-            series[labels] = 1.0 if current is None else current + 1.0
-            if current is None or self._noting:
-                self._note(name, labels, current is None)
-        for name, labels, value in update.maxima:
-            series = values.get(name)
-            if series is None:
-                series = values[name] = {}
-            current = series.get(labels)
-            if current is None or value > current:
-                series[labels] = value
-            if current is None or self._noting:
-                self._note(name, labels, current is None)
-        for label in update.overflow:
-            self._overflow[label] = self._overflow.get(label, 0) + 1
+        noting, changed, updated = self._noting, self._changed, self._updated
+        now = self._clock() if updated is not None else 0.0
+        overflow = self._overflow
+        for update in updates:
+            for name, labels in update.increments:
+                series = values.get(name)
+                if series is None:
+                    series = values[name] = {}
+                current = series.get(labels)
+                if current is None:
+                    series[labels] = 1.0
+                    self._note(name, labels, True)
+                    continue
+                series[labels] = current + 1.0
+                if noting:
+                    _touched(changed, updated, now, name, labels)
+            for name, labels, value in update.maxima:
+                series = values.get(name)
+                if series is None:
+                    series = values[name] = {}
+                current = series.get(labels)
+                if current is None:
+                    series[labels] = value
+                    self._note(name, labels, True)
+                    continue
+                if value > current:
+                    series[labels] = value
+                if noting:
+                    _touched(changed, updated, now, name, labels)
+            for label in update.overflow:
+                overflow[label] = overflow.get(label, 0) + 1
 
     def _note(self, name: str, labels: Labels, new: bool) -> None:
         """Bookkeeping for a written series: counted when new, touched, marked changed."""
@@ -249,6 +273,7 @@ class MetricState:
 
     def load(self, values: Mapping[str, Mapping[Labels, float]]) -> None:
         """Replace the view with a store's snapshot (reservations in flight are kept)."""
+        self.removals += 1
         for name, series in self._values.items():
             for labels in series:
                 if (name, labels) not in self._pending:
@@ -328,6 +353,7 @@ class MetricState:
                 continue
             del values[labels]
             dropped += 1
+            self.removals += 1
             if (name, labels) not in self._pending:
                 self._removed(name, labels)
             if self._updated is not None:
@@ -369,3 +395,20 @@ class MetricState:
             if changed is None:
                 changed = self._changed[name] = {}
             changed[labels] = None
+
+
+def _touched(
+    changed: dict[str, dict[Labels, None]] | None,
+    updated: dict[Series, float] | None,
+    now: float,
+    name: str,
+    labels: Labels,
+) -> None:
+    """`MetricState._note` for a series that exists already, its lookups done by the caller."""
+    if updated is not None:
+        updated[name, labels] = now
+    if changed is not None:
+        pending = changed.get(name)
+        if pending is None:
+            pending = changed[name] = {}
+        pending[labels] = None

@@ -29,13 +29,16 @@ class MemoryStore:
 
     async def commit(self, updates: Sequence[Update], now: float) -> list[bool]:
         self._forget_before(now - self._window)
+        seen = self._seen
         applied: list[bool] = []
+        new: list[Update] = []
         for update in updates:
-            is_new = update.uuid not in self._seen
+            is_new = update.uuid not in seen
             if is_new:
-                self._seen[update.uuid] = now
-                self._state.apply(update)
+                seen[update.uuid] = now
+                new.append(update)
             applied.append(is_new)
+        self._state.apply_all(new)
         self._generation += 1
         return applied
 

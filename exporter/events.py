@@ -9,11 +9,12 @@ number, and a missing field becomes `unknown` instead of an error.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import msgspec
 import orjson
@@ -42,6 +43,7 @@ class PayloadError(ValueError):
 class Entity(
     msgspec.Struct,
     frozen=True,
+    cache_hash=True,  # the ledger's planner hashes the same few entities over and over
     rename={"alternate_id": "alternateId", "display_name": "displayName"},
 ):
     """An Okta actor or target: the four identifying fields, each possibly empty."""
@@ -131,20 +133,15 @@ def parse_timestamp(value: object) -> float | None:
         # Epoch milliseconds are common in exports; seconds are what Prometheus wants.
         seconds = float(value) / 1000 if value > 1e11 else float(value)
         return seconds if seconds >= 0 else None
-    if (
-        len(value) == 24
-        and value[23] == "Z"
-        and value[19] == "."
-        and value[10] == "T"
-        and value[4] == value[7] == "-"
-        and value[13] == value[16] == ":"
-    ):
-        # Okta's own form, nearly every event's. With these separators fromisoformat
-        # accepts only digits between them: what the general pattern below accepts.
-        try:
-            return datetime.fromisoformat(value).timestamp()
-        except ValueError:
-            return None
+    if len(value) == 24 and value[23] == "Z" and value[19] == ".":
+        # Okta's own form, nearly every event's: the second is looked up (the events of
+        # one delivery share a handful), the milliseconds added. One division, so the
+        # result is the float `datetime.timestamp()` gives.
+        millis = value[20:23]
+        if millis.isascii() and millis.isdigit():
+            second = _okta_second(value[:19])
+            if second is not None:
+                return (second * 1000 + int(millis)) / 1000
     match = _PANTHER_STYLE.match(value.strip())
     if not match:
         return None
@@ -158,6 +155,19 @@ def parse_timestamp(value: object) -> float | None:
     if parsed.tzinfo is None:  # pragma: no cover - the regex always supplies a zone
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
+
+
+@functools.lru_cache(maxsize=1024)
+def _okta_second(text: str) -> int | None:
+    """Epoch seconds of "YYYY-MM-DDTHH:MM:SS" in UTC, or None if it is not that."""
+    if not (text[4] == text[7] == "-" and text[10] == "T" and text[13] == text[16] == ":"):
+        return None
+    # With these separators fromisoformat accepts only digits between them: what the
+    # general pattern in parse_timestamp accepts.
+    try:
+        return round(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        return None
 
 
 def parse_entity(value: object, names: tuple[str, str, str, str] = _ENTITY_KEYS) -> Entity:
@@ -220,7 +230,7 @@ def parse_log_event(value: object) -> Event | Skipped:
         _text(outcome.get("reason")),
         _text(value.get("displayMessage")),
         parse_entity(value.get("actor")),
-        (
+        _pick_targets(
             [parse_entity(t) for t in raw_targets if isinstance(t, dict)]
             if isinstance(raw_targets, list)
             else ()
@@ -236,9 +246,11 @@ def _event(  # noqa: PLR0917 - positional on purpose: once per event
     reason: str,
     message: str,
     actor: Entity,
-    targets: Sequence[Entity],
+    targets: tuple[Entity, Entity, Entity],
 ) -> Event | Skipped:
-    """A LogEvent's fields, as text, -> an `Event` (both decoders end here).
+    """A LogEvent's fields, as text, and its picked targets -> an `Event`.
+
+    Both decoders end here.
 
     Positional, and no keyword arguments to `Event`: this runs once per event.
     """
@@ -253,7 +265,7 @@ def _event(  # noqa: PLR0917 - positional on purpose: once per event
         reason,
         message,
         actor,
-        *_pick_targets(targets),
+        *targets,
     )
 
 
@@ -346,12 +358,51 @@ def _check_envelope_type(envelope_type: object) -> None:
 # more than four levels, so no later repr, log or re-serialisation can recurse deeply.
 
 
-# Entities decode as text: Okta sends their fields as strings. A null or a number there
-# takes the lenient path, as does any other type this shape does not expect. Attributes
-# are spelled as Okta spells the fields: msgspec maps JSON keys to them as they are.
+# Attributes are spelled as Okta spells the fields: msgspec maps JSON keys to them as they
+# are. A field of another type than these expect takes the lenient path.
 class _Outcome(msgspec.Struct):
     result: str | None = None
     reason: str | None = None
+
+
+_NULL: Final = msgspec.Raw(b"null")
+
+
+class _Texts(Generic[T]):
+    """A JSON text's decoded value, remembered per text.
+
+    An org's events name the same few actors and application/group pairs over and over,
+    so an event's `actor` and `target` are kept as JSON text by the decoder and decoded
+    here once per distinct text: the events that share it share the same Entity objects.
+    Bounded in entries (when full, it starts over) and in the length of a text it keeps.
+    A text that does not decode raises DecodeError, which sends the whole body the
+    lenient way.
+    """
+
+    def __init__(self, decode: Callable[[bytes], T], size: int = 2048, longest: int = 4096):
+        self._decode = decode
+        self._size = size
+        self._longest = longest
+        self._memo: dict[bytes, T] = {}
+
+    def __call__(self, raw: msgspec.Raw) -> T:
+        text = bytes(raw)
+        found = self._memo.get(text)
+        if found is None:
+            found = self._decode(text)
+            if len(text) <= self._longest:
+                if len(self._memo) >= self._size:
+                    self._memo.clear()
+                self._memo[text] = found
+        return found
+
+
+# Entities decode as text: Okta sends their fields as strings; a null or a number there
+# fails the decoder, and the body goes the lenient way.
+_ACTOR_DECODER: Final = msgspec.json.Decoder(Entity | None)
+_TARGETS_DECODER: Final = msgspec.json.Decoder(list[Entity] | None)
+_ACTORS: Final = _Texts(lambda text: _ACTOR_DECODER.decode(text) or NO_ENTITY)
+_TARGETS: Final = _Texts(lambda text: _pick_targets(_TARGETS_DECODER.decode(text) or ()))
 
 
 class _LogEvent(msgspec.Struct):
@@ -359,9 +410,9 @@ class _LogEvent(msgspec.Struct):
     eventType: str | None = None
     published: str | None = None
     displayMessage: str | None = None
-    actor: Entity | None = None
+    actor: msgspec.Raw = _NULL  # see _Texts
     outcome: _Outcome | None = None
-    target: list[Entity] | None = None
+    target: msgspec.Raw = _NULL
 
     def event(self) -> Event | Skipped:
         # Every field is a str or None here, so `or ""` stands in for `_text`.
@@ -373,8 +424,8 @@ class _LogEvent(msgspec.Struct):
             outcome.result or "",
             outcome.reason or "",
             self.displayMessage or "",
-            self.actor or NO_ENTITY,
-            self.target or (),
+            _ACTORS(self.actor),
+            _TARGETS(self.target),
         )
 
 
@@ -396,10 +447,10 @@ def parse_hook_body(body: bytes) -> Batch:
     """An event hook delivery's body -> a Batch: `parse_hook_envelope(loads(body))`, faster."""
     try:
         envelope = _HOOK_DECODER.decode(body)
+        _check_envelope_type(envelope.eventType)
+        events, skipped = _collect(envelope.data.events, _LogEvent.event)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return parse_hook_envelope(loads(body))
-    _check_envelope_type(envelope.eventType)
-    events, skipped = _collect(envelope.data.events, _LogEvent.event)
     return Batch(events, skipped, delivery_id=_text(envelope.eventId))
 
 

@@ -123,7 +123,7 @@ class Planner:
                 self._memo.clear()
             proposal = self._memo[key] = _Proposal(propose(event, kind, self.policy))
         published = event.published if event.published is not None else now
-        increments, maxima = proposal.increments, proposal.maxima
+        increments, maxima, written = proposal.increments, proposal.maxima, proposal.series
         overflow: tuple[str, ...] = ()
         reserved: tuple[Series, ...] = ()
         state = self._state
@@ -133,7 +133,7 @@ class Planner:
                 proposal.live = state.removals
             else:
                 capped = _Proposal(admitted.series)
-                increments, maxima = capped.increments, capped.maxima
+                increments, maxima, written = capped.increments, capped.maxima, capped.series
                 overflow, reserved = admitted.overflow, admitted.reserved
         values: tuple[tuple[str, Labels, float], ...]
         if is_success:
@@ -145,7 +145,7 @@ class Planner:
                 (last, last_labels, published),
                 (state_name, state_labels, mapping.encode(published, True)),
             )
-        return Update(event.uuid, kind, increments, values, overflow, reserved)
+        return Update(event.uuid, kind, increments, values, overflow, reserved, written)
 
 
 _FAILURES: Final = catalogue.FAILURES.name

@@ -25,6 +25,8 @@ Series = tuple[str, Labels]  # (metric name, label values)
 # are reserved in Prometheus label names, so no real label can be called that.
 SERIES_CAP: str = "__series__"
 _NEVER = float("-inf")
+# Updates noted as changed a whole at a time, at most, before they are noted per series.
+_CHANGED_SETS = 4096
 
 
 # A frozen msgspec Struct, like the Event it comes from: one per event, built cheaply.
@@ -37,6 +39,9 @@ class Update(msgspec.Struct, frozen=True):
     maxima: tuple[tuple[str, Labels, float], ...] = ()  # gauge = max(gauge, value)
     overflow: tuple[str, ...] = ()  # labels whose value a cap replaced with __other__
     reserved: tuple[Series, ...] = ()  # new series held in the state until released
+    # Every series the update writes, as one tuple that events with the same labels share
+    # (the ledger's planner keeps it): lets the state note them as changed in one step.
+    written: tuple[Series, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,9 @@ class MetricState:
         self._updated: dict[Series, float] | None = {} if track_updates else None
         self._tombstones: dict[Series, float] = {}
         self._changed: dict[str, dict[Labels, None]] | None = None
+        # Changed series noted a whole update at a time, by the identity of its `written`
+        # tuple: events with the same labels cost one entry until the exposition asks.
+        self._changed_sets: dict[int, tuple[Series, ...]] = {}
         self._noting = track_updates  # every write needs _note, not only new series
         # Grows whenever a series stops being counted: a planner that saw all of an
         # event's series counted may skip the caps while this stays the same.
@@ -226,10 +234,14 @@ class MetricState:
         and only a new one takes the slower way through `_note`.
         """
         values = self._values
-        noting, changed, updated = self._noting, self._changed, self._updated
+        noting, updated, changed_sets = self._noting, self._updated, self._changed_sets
+        watching = self._changed is not None
         now = self._clock() if updated is not None else 0.0
         overflow = self._overflow
         for update in updates:
+            written = update.written
+            # Per series only where needed: last-update times, or no shared tuple to note.
+            each = noting and (updated is not None or not watching or not written)
             for name, labels in update.increments:
                 series = values.get(name)
                 if series is None:
@@ -240,8 +252,8 @@ class MetricState:
                     self._note(name, labels, True)
                     continue
                 series[labels] = current + 1.0
-                if noting:
-                    _touched(changed, updated, now, name, labels)
+                if each:
+                    self._touch(updated, now, name, labels)
             for name, labels, value in update.maxima:
                 series = values.get(name)
                 if series is None:
@@ -253,10 +265,22 @@ class MetricState:
                     continue
                 if value > current:
                     series[labels] = value
-                if noting:
-                    _touched(changed, updated, now, name, labels)
+                if each:
+                    self._touch(updated, now, name, labels)
+            if watching and written:
+                changed_sets[id(written)] = written
             for label in update.overflow:
                 overflow[label] = overflow.get(label, 0) + 1
+        if len(changed_sets) > _CHANGED_SETS:
+            self._expand_changed()  # nobody scraped for long: keep memory bounded
+
+    def _touch(
+        self, updated: dict[Series, float] | None, now: float, name: str, labels: Labels
+    ) -> None:
+        """`_note` for a series that exists already."""
+        if updated is not None:
+            updated[name, labels] = now
+        self._mark_changed(name, labels)
 
     def _note(self, name: str, labels: Labels, new: bool) -> None:
         """Bookkeeping for a written series: counted when new, touched, marked changed."""
@@ -371,6 +395,7 @@ class MetricState:
 
     def changed(self, name: str, most: int) -> list[Labels]:
         """Take up to `most` label sets of `name` changed (or dropped) since last asked."""
+        self._expand_changed()
         changed = self._changed
         pending = changed.get(name) if changed is not None else None
         if changed is None or not pending:
@@ -389,26 +414,18 @@ class MetricState:
             del pending[labels]
         return taken
 
+    def _expand_changed(self) -> None:
+        """Note each series of the updates noted a whole update at a time."""
+        if not self._changed_sets:
+            return
+        for written in self._changed_sets.values():
+            for name, labels in written:
+                self._mark_changed(name, labels)
+        self._changed_sets.clear()
+
     def _mark_changed(self, name: str, labels: Labels) -> None:
         if self._changed is not None:
             changed = self._changed.get(name)
             if changed is None:
                 changed = self._changed[name] = {}
             changed[labels] = None
-
-
-def _touched(
-    changed: dict[str, dict[Labels, None]] | None,
-    updated: dict[Series, float] | None,
-    now: float,
-    name: str,
-    labels: Labels,
-) -> None:
-    """`MetricState._note` for a series that exists already, its lookups done by the caller."""
-    if updated is not None:
-        updated[name, labels] = now
-    if changed is not None:
-        pending = changed.get(name)
-        if pending is None:
-            pending = changed[name] = {}
-        pending[labels] = None

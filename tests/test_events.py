@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -291,6 +292,28 @@ def test_fast_hook_decoding_decides_as_the_lenient_path(document: object) -> Non
     assert _outcome(parse_hook_body, body) == lenient
 
 
+_published = st.builds(
+    "".join,
+    st.tuples(
+        st.sampled_from(["2026-11-20", "1969-12-31", "0001-01-01", "2024-02-29", "2023-02-29"]),
+        st.sampled_from(["T", "t", " ", "_"]),
+        st.sampled_from(["09:15:00", "23:59:60", "24:00:00", "09:15", "9:15:00"]),
+        st.sampled_from(["", ".1", ".123", ".123456", ".1234567", ".123456789", ".9999995", "."]),
+        st.sampled_from(["Z", "z", "", "+00:00", "-07:30", "+0200", "+14:00", "+24:00", "+02"]),
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(published=_published)
+def test_fast_hook_decoding_reads_every_time_form_as_the_lenient_path(published: str) -> None:
+    """The fast path reads `published` with msgspec; parse_timestamp must agree exactly."""
+    body = json.dumps({"data": {"events": [{"uuid": "a", "published": published}]}}).encode()
+    (fast,) = parse_hook_body(body).events
+    (lenient,) = parse_hook_envelope(loads(body)).events
+    assert fast.published == lenient.published
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -344,3 +367,25 @@ def test_okta_timestamp_shortcut_agrees_with_the_general_pattern(
     mutated = "".join(value)
     padded = f" {mutated} "  # the same text past the shortcut's exact-shape test
     assert parse_timestamp(mutated) == parse_timestamp(padded)
+
+
+def test_repeated_actor_and_target_texts_are_decoded_once_and_kept_bounded() -> None:
+    from exporter.events import _Texts  # noqa: PLC0415 - the memo behind the fast path
+
+    decoded: list[bytes] = []
+
+    def decode(text: bytes) -> str:
+        decoded.append(text)
+        return text.decode()
+
+    texts = _Texts(decode, size=2, longest=8)
+    first = texts(msgspec.Raw(b'"one"'))
+    assert texts(msgspec.Raw(b'"one"')) is first  # the same object, decoded once
+    texts(msgspec.Raw(b'"two"'))
+    texts(msgspec.Raw(b'"three"'))  # full: starts over
+    texts(msgspec.Raw(b'"one"'))
+    long = b'"' + b"x" * 20 + b'"'
+    texts(msgspec.Raw(long))
+    texts(msgspec.Raw(long))  # too long to keep: decoded each time
+    assert decoded == [b'"one"', b'"two"', b'"three"', b'"one"', long, long]
+    assert len(texts._memo) <= 2

@@ -335,3 +335,28 @@ async def test_series_ttl_drops_idle_series_but_never_one_being_counted() -> Non
     # Without a TTL nothing ever expires.
     plain, _, _ = governed()
     assert await plain.expire() == 0
+
+
+async def test_remembered_proposals_meet_the_caps_again_once_a_series_is_dropped() -> None:
+    now = [NOW]
+    ledger, state, _ = governed(clock=lambda: now[0], ttl=3600, max_values=3)
+    await ledger.record([by("1", actor="Ada")], "event_hook")  # remembered: all counted
+    now[0] += 7200
+    assert await ledger.expire() > 0  # Ada's series are gone ...
+    await ledger.record([by(str(i), actor=f"actor {i}") for i in range(2, 5)], "event_hook")
+    await ledger.record([by("5", actor="Ada")], "event_hook")  # ... and the cap is full now
+    actors = {labels[2] for labels in state.series(catalogue.FAILURES.name)}
+    assert "Ada" not in actors
+    assert "__other__" in actors
+    assert len(actors) <= 3
+
+
+async def test_a_new_label_policy_forgets_what_the_old_one_decided() -> None:
+    ledger, state, _ = governed()
+    await ledger.record([by("1", actor="Ada")], "event_hook")
+    ledger.policy = LabelPolicy(actor="none")
+    await ledger.record([by("2", actor="Ada")], "event_hook")
+    assert state.series(catalogue.FAILURES.name) == {
+        ("Slack", "Eng", "Ada"): 1.0,
+        ("Slack", "Eng", ""): 1.0,
+    }

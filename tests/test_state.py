@@ -157,6 +157,31 @@ def test_changes_are_reported_once_in_batches() -> None:
     assert state.changed(FAILURES, 3) == [("a", "g", "0")]
 
 
+def test_an_update_noted_as_a_whole_reports_each_of_its_series_changed() -> None:
+    written = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
+    update = Update("u", Kind.TERMINAL_FAILURE, written[:1], ((*written[1], 5.0),), written=written)
+    state = MetricState()
+    state.apply(update)
+    state.watch()
+    assert state.changed(FAILURES, 10) == [("a", "g", "x")]  # watch() starts with everything
+    assert state.changed(LAST, 10) == [("a", "g")]
+    state.apply_all([update, update])  # existing series: noted once, by the shared tuple
+    assert state.series(FAILURES) == {("a", "g", "x"): 3.0}
+    assert state.changed(FAILURES, 10) == [("a", "g", "x")]
+    assert state.changed(LAST, 10) == [("a", "g")]
+    assert state.changed(FAILURES, 10) == []
+
+
+def test_updates_noted_as_a_whole_stay_bounded_without_a_scrape() -> None:
+    state = MetricState()
+    state.watch()
+    for i in range(5000):  # distinct tuples, as the caps produce them: a bounded backlog
+        written = ((FAILURES, ("a", "g", str(i % 7))),)
+        state.apply(Update(str(i), Kind.TERMINAL_FAILURE, written, written=written))
+    assert len(state._changed_sets) <= 4096
+    assert sorted(state.changed(FAILURES, 100)) == [("a", "g", str(i)) for i in range(7)]
+
+
 # --- properties, through the ledger with a real (memory) store ---------------------------
 
 names = st.sampled_from(["Slack", "AWS", "Zoom", "Box", "", " ", "__other__", "ünï", "\ud800"])

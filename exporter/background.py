@@ -38,7 +38,7 @@ class StoreUpkeep:
     dedup_window: float
     on_open: Callable[[], Awaitable[None]]
     opened: bool = False
-    last_generation: int = -1
+    last_generation: int = 0  # what the values loaded at open are (Store.generation)
 
     async def open(self) -> None:
         """Open the store and load its values; on failure the exporter serves unready.
@@ -48,6 +48,7 @@ class StoreUpkeep:
         """
         try:
             self.state.merge(await self.store.open())
+            self.last_generation = 0  # a store's generation as of the values open returned
             await self.on_open()
         except StoreError as exc:
             self.health.storage_failed("open", exc)

@@ -8,10 +8,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from exporter import catalogue
+from exporter.background import StoreUpkeep
 from exporter.classify import Kind
-from exporter.state import Update
+from exporter.health import Health
+from exporter.selfmetrics import SelfMetrics
+from exporter.state import MetricState, Update, Values
 from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
@@ -82,10 +86,33 @@ async def test_label_values_round_trip_whatever_they_hold(store: Store) -> None:
     assert (await store.values())[FAILURES] == {(nasty, "Eng", "Ada"): 1.0}
 
 
-async def test_generation_changes_with_each_commit(store: Store) -> None:
+async def test_own_commits_and_drops_leave_the_generation(store: Store) -> None:
+    """The in-process view has them already: no refresh needs to re-read every value."""
     before = await store.generation()
     await store.commit([update("a")], 1.0)
-    assert await store.generation() != before
+    await store.commit([update("a"), update("b")], 1.0)
+    await store.drop([(FAILURES, ("Slack", "Eng", "Ada"), 2.0)])
+    assert await store.generation() == before
+
+
+@pytest.mark.parametrize("make", ["sqlite", "redis"], indirect=True)
+async def test_another_writers_commit_changes_the_generation(make: StoreFactory) -> None:
+    """Another process (backfill) or replica: even between two commits of our own."""
+    ours, theirs = make(), make()
+    await ours.open()
+    await theirs.open()
+    try:
+        before = await ours.generation()
+        await ours.commit([update("a")], 1.0)
+        await theirs.commit([update("b")], 1.0)
+        await ours.commit([update("c")], 1.0)
+        after = await ours.generation()
+        assert after != before
+        assert (await ours.values())[FAILURES] == {("Slack", "Eng", "Ada"): 3.0}
+        assert await ours.generation() == after  # caught up: nothing more to re-read
+    finally:
+        await theirs.close()
+        await ours.close()
 
 
 async def test_meta_values_and_only_if_absent(store: Store) -> None:
@@ -110,7 +137,6 @@ async def test_prune_forgets_old_uuids_so_they_count_again(store: Store) -> None
 async def test_drop_forgets_only_series_still_holding_the_value(store: Store) -> None:
     """The series TTL: a series counted again since the expiry read it keeps its value."""
     await store.commit([update("a"), update("b", app="Zoom"), update("c", app="Box")], 1.0)
-    before = await store.generation()
     dropped = await store.drop(
         [
             (FAILURES, ("Slack", "Eng", "Ada"), 1.0),
@@ -123,7 +149,6 @@ async def test_drop_forgets_only_series_still_holding_the_value(store: Store) ->
     values = await store.values()
     assert values[FAILURES] == {("Zoom", "Eng", "Ada"): 1.0, ("Box", "Eng", "Ada"): 1.0}
     assert ("Slack", "Eng") not in values[LAST]
-    assert await store.generation() != before
     # Counting it again starts the series afresh.
     await store.commit([update("d")], 2.0)
     assert (await store.values())[FAILURES][("Slack", "Eng", "Ada")] == 1.0
@@ -163,7 +188,7 @@ async def test_sqlite_groups_concurrent_deliveries_into_fewer_transactions(tmp_p
     try:
         await asyncio.gather(*(store.commit([update(f"u{i}")], 1.0) for i in range(64)))
         # One transaction per group: far fewer than 64 commits went to disk.
-        assert await store.generation() < 64
+        assert store.transactions < 64
         assert (await store.values())[FAILURES][("Slack", "Eng", "Ada")] == 64.0
     finally:
         await store.close()
@@ -283,3 +308,42 @@ async def test_a_holder_known_to_be_gone_can_be_replaced_at_once(store: Store) -
     assert await store.acquire_lease("poller", "b", ttl=30.0, now=101.0, replacing="a")
     assert await store.lease_holder("poller", 102.0) == "b"
     assert not await store.acquire_lease("poller", "a", ttl=30.0, now=102.0)
+
+
+@pytest.mark.parametrize("make", ["memory", "sqlite", "redis"], indirect=True)
+async def test_upkeep_rereads_values_only_after_another_writer(make: StoreFactory) -> None:
+    """A refresh right after open, or after our own commits, reads nothing again."""
+    ours = make()
+    reads = 0
+    values = ours.values
+
+    async def counted() -> Values:
+        nonlocal reads
+        reads += 1
+        return await values()
+
+    ours.values = counted  # type: ignore[method-assign]
+
+    async def nothing() -> None:
+        return None
+
+    state = MetricState()
+    upkeep = StoreUpkeep(ours, state, Health(SelfMetrics(CollectorRegistry())), lambda: 1.0,
+                         3600.0, nothing)  # fmt: skip
+    await upkeep.open()
+    try:
+        reads = 0
+        await upkeep.refresh()
+        await ours.commit([update("a")], 1.0)
+        await upkeep.refresh()
+        assert reads == 0
+        if ours.shared:
+            theirs = make()
+            await theirs.open()
+            await theirs.commit([update("b")], 1.0)
+            await theirs.close()
+            await upkeep.refresh()
+            assert reads == 1
+            assert state.series(FAILURES) == {("Slack", "Eng", "Ada"): 2.0}
+    finally:
+        await ours.close()

@@ -53,7 +53,12 @@ class Store(Protocol):
         ...
 
     async def generation(self) -> int:
-        """A number that changes whenever the stored values change (cheap to ask)."""
+        """0 for the values `open` returned; changes when another writer changes them.
+
+        Another process or replica, that is: this store's own commits and drops are in the
+        in-process view already, and re-reading every value after each of them would stall
+        the event loop for as long as the read takes, every refresh interval. Cheap to ask.
+        """
         ...
 
     async def get_meta(self, key: str) -> str | None:

@@ -24,6 +24,7 @@ DEFAULT_PREFIX: Final = "okta_group_push:"
 
 # KEYS: seen (zset uuid -> first seen), series (hash), generation (string).
 # ARGV: now, then for each update: uuid, n, n counter keys, m, m (gauge key, value) pairs.
+# Returns each update's "new" flag, then the generation this commit made.
 _COMMIT: Final = """
 local now = ARGV[1]
 local i = 2
@@ -51,12 +52,13 @@ while i <= #ARGV do
   i = i + 2 * m
   out[#out + 1] = new
 end
-redis.call('INCR', KEYS[3])
+out[#out + 1] = redis.call('INCR', KEYS[3])
 return out
 """
 
 # KEYS: series (hash), generation. ARGV: (series key, value) pairs. A series counted since
-# (by any replica) no longer holds the value and stays.
+# (by any replica) no longer holds the value and stays. Returns how many were dropped, and
+# the generation that made (0 when nothing was).
 _DROP: Final = """
 local dropped = 0
 for i = 1, #ARGV, 2 do
@@ -66,8 +68,8 @@ for i = 1, #ARGV, 2 do
     dropped = dropped + 1
   end
 end
-if dropped > 0 then redis.call('INCR', KEYS[2]) end
-return dropped
+if dropped > 0 then return {dropped, redis.call('INCR', KEYS[2])} end
+return {0, 0}
 """
 
 
@@ -113,6 +115,10 @@ class RedisStore:
         self._acquire = self._client.register_script(_ACQUIRE)
         self._release = self._client.register_script(_RELEASE)
         self._drop = self._client.register_script(_DROP)
+        # The shared generation as far as this replica's view accounts for it, and how
+        # many times it moved past that (what `generation` reports).
+        self._accounted: int | None = None
+        self._foreign = 0
 
     async def _call(self, coroutine: Any) -> Any:
         try:
@@ -122,6 +128,8 @@ class RedisStore:
 
     async def open(self) -> Values:
         await self._call(self._client.ping())
+        # The baseline first: a commit by another replica during the read shows as a change.
+        self._accounted, self._foreign = await self._shared_generation(), 0
         return await self.values()
 
     async def commit(self, updates: Sequence[Update], now: float) -> list[bool]:
@@ -133,16 +141,32 @@ class RedisStore:
             for name, labels, value in update.maxima:
                 argv += [encode_series(name, labels), repr(value)]
         keys = [self._seen, self._series, self._generation]
-        result = await self._call(self._commit(keys=keys, args=argv))
-        return [bool(flag) for flag in result]
+        *flags, made = await self._call(self._commit(keys=keys, args=argv))
+        self._caught_up(int(made))
+        return [bool(flag) for flag in flags]
+
+    def _caught_up(self, made: int) -> None:
+        """Account for a generation this replica's own write made.
+
+        Only when nothing came between: the view has that write already. Anything else (a
+        commit of another replica in between) leaves a gap that `generation` reports.
+        """
+        if self._accounted is not None and made == self._accounted + 1:
+            self._accounted = made
 
     async def values(self) -> Values:
         rows = await self._call(self._client.hgetall(self._series))
         return values_from_rows(list(rows.items()))
 
     async def generation(self) -> int:
-        value = await self._call(self._client.get(self._generation))
-        return int(value or 0)
+        shared = await self._shared_generation()
+        if shared != self._accounted:
+            self._accounted = shared
+            self._foreign += 1
+        return self._foreign
+
+    async def _shared_generation(self) -> int:
+        return int(await self._call(self._client.get(self._generation)) or 0)
 
     async def get_meta(self, key: str) -> str | None:
         value = await self._call(self._client.hget(self._meta, key))
@@ -161,7 +185,10 @@ class RedisStore:
         for name, labels, value in series:
             argv += [encode_series(name, labels), repr(value)]
         keys = [self._series, self._generation]
-        return int(await self._call(self._drop(keys=keys, args=argv)))
+        dropped, made = await self._call(self._drop(keys=keys, args=argv))
+        if dropped:
+            self._caught_up(int(made))
+        return int(dropped)
 
     async def prune(self, now: float, window: float) -> int:
         cutoff = f"({now - window!r}"  # "(" makes the bound exclusive

@@ -79,7 +79,8 @@ class SqliteStore:
         self._pending: list[Pending] = []
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
-        self._generation = 0
+        self._generation = 0  # changes seen by other connections (see `generation`)
+        self.transactions = 0  # write transactions committed (groups of commits)
         self._data_version: int | None = None
 
     # --- running SQLite work on the store's thread --------------------------------------
@@ -150,6 +151,8 @@ class SqliteStore:
     # --- the Store interface -------------------------------------------------------------
 
     async def open(self) -> Values:
+        # The baseline first: a commit by another process during the read shows as a change.
+        self._generation, self._data_version = 0, await self._data_version_now()
         values = await self.values()
         self._writer = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
         return values
@@ -176,7 +179,7 @@ class SqliteStore:
                         if not future.done():
                             future.set_exception(error)
                 else:
-                    self._generation += 1
+                    self.transactions += 1
                     for (_, _, future), result in zip(group, results, strict=True):
                         if not future.done():
                             future.set_result(result)
@@ -190,13 +193,14 @@ class SqliteStore:
     async def generation(self) -> int:
         # SQLite's data_version changes when another connection, here another process,
         # has committed (https://sqlite.org/pragma.html#pragma_data_version).
-        version = await self._run(
-            lambda conn: int(conn.execute("PRAGMA data_version").fetchone()[0])
-        )
+        version = await self._data_version_now()
         if self._data_version is not None and version != self._data_version:
             self._generation += 1
         self._data_version = version
         return self._generation
+
+    async def _data_version_now(self) -> int:
+        return await self._run(lambda conn: int(conn.execute("PRAGMA data_version").fetchone()[0]))
 
     async def get_meta(self, key: str) -> str | None:
         def read(conn: sqlite3.Connection) -> str | None:
@@ -220,9 +224,7 @@ class SqliteStore:
             with transaction(conn):  # one fsync for the lot, not one per row
                 return sum(conn.execute(_DROP, row).rowcount for row in rows)
 
-        dropped = await self._run(delete)
-        self._generation += 1
-        return dropped
+        return await self._run(delete)
 
     async def prune(self, now: float, window: float) -> int:
         def delete(conn: sqlite3.Connection) -> int:

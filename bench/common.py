@@ -58,21 +58,26 @@ class Running:
 
 
 @contextmanager
+def listening(argv: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[Running]:
+    """A process started with `argv` that listens on the loopback `port`; stopped after."""
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield Running(f"http://127.0.0.1:{port}", process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
 def exporter(workdir: Path, *flags: str) -> Iterator[Running]:
     """An exporter process on a free loopback port; yields its base URL and pid."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "exporter", "serve", f"--web.listen-address=127.0.0.1:{port}",
             f"--storage.path={workdir}", "--log.level=error", *flags]  # fmt: skip
-    env = {**os.environ, "OKTA_HOOK_SECRET": SECRET}
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_port(port)
-        yield Running(url, process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with listening(argv, port, {**os.environ, "OKTA_HOOK_SECRET": SECRET}) as running:
+        yield running
 
 
 def failure_event(app: int = 0, group: int = 0) -> dict[str, object]:

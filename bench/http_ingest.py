@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -28,23 +27,17 @@ from bench.common import (
     UniqueBodies,
     exporter,
     free_port,
+    listening,
     machine,
     post_load,
-    wait_for_port,
 )
 
 
 @contextmanager
 def bare_server() -> Iterator[str]:
     port = free_port()
-    argv = [sys.executable, "-m", "bench.bare_server", f"--port={port}"]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with listening([sys.executable, "-m", "bench.bare_server", f"--port={port}"], port) as bare:
+        yield bare.url
 
 
 def main() -> None:

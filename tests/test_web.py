@@ -13,6 +13,7 @@ from aiohttp import web
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter import web as web_module
 from exporter.app import make_app
 from exporter.config import Config
 from exporter.store.memory import MemoryStore
@@ -93,7 +94,11 @@ async def test_wrong_methods_are_405(client: Client, method: str, path: str) -> 
     assert (await client.request(method, path)).status == 405
 
 
-async def test_gzip_body_is_the_plain_body_compressed(client: Client) -> None:
+@pytest.mark.parametrize("batch", [1 << 20, 64])  # one deflate call; many, in turn
+async def test_gzip_body_is_the_plain_body_compressed(
+    client: Client, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web_module, "GZIP_BATCH", batch)
     events = [failure(str(i), group=f"g{i}", actor=NASTY) for i in range(50)]
     await client.post("/hooks/okta", json=envelope(*events), headers=auth())
     plain = await (await client.get("/metrics", headers={"Accept-Encoding": "identity"})).read()

@@ -395,7 +395,7 @@ class _Texts(Generic[T]):
     lenient way.
     """
 
-    def __init__(self, decode: Callable[[bytes], T], size: int = 2048, longest: int = 4096):
+    def __init__(self, decode: Callable[[bytes], T], size: int = 1024, longest: int = 2048):
         self._decode = decode
         self._size = size
         self._longest = longest

@@ -22,7 +22,7 @@ from typing import Final
 from exporter import catalogue, mapping
 from exporter.classify import Kind, classify_event
 from exporter.config import Config
-from exporter.events import Event
+from exporter.events import Entity, Event
 from exporter.health import Health
 from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
 from exporter.reasons import REASONS, classify_reason
@@ -100,11 +100,16 @@ class Planner:
     """
 
     def __init__(
-        self, policy: LabelPolicy, state: MetricState | None = None, size: int = 4096
+        self,
+        policy: LabelPolicy,
+        state: MetricState | None = None,
+        size: int = 1024,
+        longest: int = 4096,
     ) -> None:
         self.policy = policy
         self._state = state
         self._size = size
+        self._longest = longest  # characters of text in a key it keeps (see _keeps)
         self._memo: dict[tuple[object, ...], _Proposal] = {}
 
     def __call__(self, event: Event, kind: Kind, now: float) -> Update:
@@ -119,9 +124,11 @@ class Planner:
             return Update(event.uuid, kind)
         proposal = self._memo.get(key)
         if proposal is None:
-            if len(self._memo) >= self._size:
-                self._memo.clear()
-            proposal = self._memo[key] = _Proposal(propose(event, kind, self.policy))
+            proposal = _Proposal(propose(event, kind, self.policy))
+            if self._keeps(key):
+                if len(self._memo) >= self._size:
+                    self._memo.clear()
+                self._memo[key] = proposal
         published = event.published if event.published is not None else now
         increments, maxima, written = proposal.increments, proposal.maxima, proposal.series
         overflow: tuple[str, ...] = ()
@@ -146,6 +153,20 @@ class Planner:
                 (state_name, state_labels, mapping.encode(published, True)),
             )
         return Update(event.uuid, kind, increments, values, overflow, reserved, written)
+
+    def _keeps(self, key: tuple[object, ...]) -> bool:
+        """Whether a key is short enough to keep: a body can carry megabytes of text.
+
+        Asked on a miss only, so the memory stays bounded without costing the hits.
+        """
+        size = 0
+        for part in key:
+            if isinstance(part, str):
+                size += len(part)
+            elif isinstance(part, Entity):
+                size += len(part.id) + len(part.type) + len(part.alternate_id)
+                size += len(part.display_name)
+        return size <= self._longest
 
 
 _FAILURES: Final = catalogue.FAILURES.name

@@ -109,18 +109,26 @@ def _scrub(text: str, names: Iterable[str]) -> str:
 
 # Downstream apps answer with a handful of error texts, repeated for every group and user
 # they fail on, so the (names-blanked) text is remembered: matching the rules costs tens of
-# microseconds per text, a lookup well under one. Bounded, so novel texts only cost time.
-_CACHED_TEXTS: Final = 4096
+# microseconds per text, a lookup well under one. Bounded in entries and in the length of
+# a text it keeps (a hook body can carry megabytes of it), so novel texts only cost time.
+_CACHED_TEXTS: Final = 2048
+_LONGEST_CACHED: Final = 1024
 
 
-@lru_cache(maxsize=_CACHED_TEXTS)
 def classify_text(text: str) -> str:
     """The reason one error text gives, or `other`."""
+    return _cached_reason(text) if len(text) <= _LONGEST_CACHED else _reason(text)
+
+
+def _reason(text: str) -> str:
     folded = text.casefold()
     for reason, pattern in RULES:
         if pattern.search(folded):
             return reason
     return OTHER
+
+
+_cached_reason: Final = lru_cache(maxsize=_CACHED_TEXTS)(_reason)
 
 
 def classify_reason(event_type: str, *texts: str, names: Iterable[str] = ()) -> str:

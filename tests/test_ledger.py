@@ -20,7 +20,7 @@ from exporter.events import Entity, Event
 from exporter.exposition import Exposition, GovernanceCollector, negotiate
 from exporter.health import Health
 from exporter.labels import HASH_LENGTH, Filter, LabelPolicy
-from exporter.ledger import Ledger, limits, plan
+from exporter.ledger import Ledger, Planner, limits, plan
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Update
 from exporter.store.base import Store, StoreError
@@ -360,3 +360,12 @@ async def test_a_new_label_policy_forgets_what_the_old_one_decided() -> None:
         ("Slack", "Eng", "Ada"): 1.0,
         ("Slack", "Eng", ""): 1.0,
     }
+
+
+def test_the_planner_keeps_no_key_with_megabytes_of_text() -> None:
+    planner = Planner(LabelPolicy())
+    short, long = event("a"), msgspec.structs.replace(event("b"), message="x" * 100_000)
+    assert planner(long, Kind.TERMINAL_FAILURE, NOW).increments
+    assert not planner._memo  # counted, not remembered
+    planner(short, Kind.TERMINAL_FAILURE, NOW)
+    assert len(planner._memo) == 1

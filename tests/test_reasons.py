@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter import reasons
 from exporter.reasons import REASONS, classify_reason, classify_text
 
 FAILED = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -91,3 +92,12 @@ def test_no_text_is_other() -> None:
 @given(st.text(max_size=300), st.text(max_size=300))
 def test_the_reason_is_always_one_of_the_fixed_set(reason: str, message: str) -> None:
     assert classify_reason(FAILED, reason, message, names=[message[:5]]) in REASONS
+
+
+def test_long_texts_are_classified_but_never_remembered() -> None:
+    before = reasons._cached_reason.cache_info().currsize
+    long = "x" * 5000 + " 429 Too Many Requests"
+    assert classify_text(long) == "rate_limited"
+    assert reasons._cached_reason.cache_info().currsize == before
+    assert classify_text("429 Too Many Requests") == "rate_limited"
+    assert reasons._cached_reason.cache_info().currsize <= before + 1

@@ -347,3 +347,17 @@ async def test_upkeep_rereads_values_only_after_another_writer(make: StoreFactor
             assert state.series(FAILURES) == {("Slack", "Eng", "Ada"): 2.0}
     finally:
         await ours.close()
+
+
+async def test_sqlite_reports_a_change_after_reconnecting(tmp_path: Path) -> None:
+    """data_version compares within one connection: a reconnect may hide others' writes."""
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        before = await store.generation()
+        store._disconnect()  # as after "database is locked" while a backfill writes
+        assert await store.generation() != before
+        after = await store.generation()
+        assert await store.generation() == after
+    finally:
+        await store.close()

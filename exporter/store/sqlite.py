@@ -81,6 +81,7 @@ class SqliteStore:
         self._writer: asyncio.Task[None] | None = None
         self._generation = 0  # changes seen by other connections (see `generation`)
         self.transactions = 0  # write transactions committed (groups of commits)
+        self._reconnected = False
         self._data_version: int | None = None
 
     # --- running SQLite work on the store's thread --------------------------------------
@@ -111,6 +112,10 @@ class SqliteStore:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
             self._conn = None
+            # data_version only compares within one connection: after a reconnect, what
+            # other processes wrote meanwhile is unknown, so `generation` reports a change.
+            self._data_version = None
+            self._reconnected = True
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -153,6 +158,7 @@ class SqliteStore:
     async def open(self) -> Values:
         # The baseline first: a commit by another process during the read shows as a change.
         self._generation, self._data_version = 0, await self._data_version_now()
+        self._reconnected = False
         values = await self.values()
         self._writer = asyncio.create_task(self._write_loop(), name="sqlite-group-commit")
         return values
@@ -194,7 +200,8 @@ class SqliteStore:
         # SQLite's data_version changes when another connection, here another process,
         # has committed (https://sqlite.org/pragma.html#pragma_data_version).
         version = await self._data_version_now()
-        if self._data_version is not None and version != self._data_version:
+        if self._reconnected or (self._data_version is not None and version != self._data_version):
+            self._reconnected = False
             self._generation += 1
         self._data_version = version
         return self._generation

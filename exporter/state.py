@@ -25,8 +25,8 @@ Series = tuple[str, Labels]  # (metric name, label values)
 # are reserved in Prometheus label names, so no real label can be called that.
 SERIES_CAP: str = "__series__"
 _NEVER = float("-inf")
-# Updates noted as changed a whole at a time, at most, before they are noted per series.
-_CHANGED_SETS = 4096
+# Distinct update shapes the journal holds, at most, before it folds them into the values.
+_JOURNAL = 4096
 
 
 # A frozen msgspec Struct, like the Event it comes from: one per event, built cheaply.
@@ -40,8 +40,20 @@ class Update(msgspec.Struct, frozen=True):
     overflow: tuple[str, ...] = ()  # labels whose value a cap replaced with __other__
     reserved: tuple[Series, ...] = ()  # new series held in the state until released
     # Every series the update writes, as one tuple that events with the same labels share
-    # (the ledger's planner keeps it): lets the state note them as changed in one step.
+    # (the ledger's planner keeps it): lets the state journal them as one (see apply_all).
     written: tuple[Series, ...] = ()
+
+
+class _Tally:
+    """Updates with the same `written` tuple, applied later in one step: how many, and
+    the largest value seen for each of their maxima."""
+
+    __slots__ = ("count", "top", "update")
+
+    def __init__(self, update: Update) -> None:
+        self.update = update  # keeps `written` alive, so its id is not reused meanwhile
+        self.count = 1
+        self.top = [value for _, _, value in update.maxima]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +108,10 @@ class MetricState:
         self._updated: dict[Series, float] | None = {} if track_updates else None
         self._tombstones: dict[Series, float] = {}
         self._changed: dict[str, dict[Labels, None]] | None = None
-        # Changed series noted a whole update at a time, by the identity of its `written`
-        # tuple: events with the same labels cost one entry until the exposition asks.
-        self._changed_sets: dict[int, tuple[Series, ...]] = {}
+        # Updates to series that exist already, tallied by the identity of their `written`
+        # tuple and folded into `_values` before anything reads them (`_fold`): events with
+        # the same labels cost one dict operation each instead of a few per series.
+        self._journal: dict[int, _Tally] = {}
         self._noting = track_updates  # every write needs _note, not only new series
         # Grows whenever a series stops being counted: a planner that saw all of an
         # event's series counted may skip the caps while this stays the same.
@@ -228,51 +241,94 @@ class MetricState:
         self.apply_all((update,))
 
     def apply_all(self, updates: Iterable[Update]) -> None:
-        """`apply` each update in turn, with the bookkeeping looked up once per batch.
+        """`apply` each update in turn. The values read the same as if applied at once.
 
-        This runs for every event: a series already counted costs a few dict operations,
-        and only a new one takes the slower way through `_note`.
+        This runs for every event. An update whose series all exist already goes to the
+        journal: counters commute and maxima only grow, so applying a tally of them later
+        changes nothing a reader can see, as long as every reader folds first. A new series
+        (and every write while series expiry needs per-series times) is applied now.
         """
-        values = self._values
-        noting, updated, changed_sets = self._noting, self._updated, self._changed_sets
-        watching = self._changed is not None
-        now = self._clock() if updated is not None else 0.0
+        journal = self._journal
         overflow = self._overflow
+        direct = self._updated is not None
         for update in updates:
-            written = update.written
-            # Per series only where needed: last-update times, or no shared tuple to note.
-            each = noting and (updated is not None or not watching or not written)
-            for name, labels in update.increments:
-                series = values.get(name)
-                if series is None:
-                    series = values[name] = {}
-                current = series.get(labels)
-                if current is None:
-                    series[labels] = 1.0
-                    self._note(name, labels, True)
-                    continue
-                series[labels] = current + 1.0
-                if each:
-                    self._touch(updated, now, name, labels)
-            for name, labels, value in update.maxima:
-                series = values.get(name)
-                if series is None:
-                    series = values[name] = {}
-                current = series.get(labels)
-                if current is None:
-                    series[labels] = value
-                    self._note(name, labels, True)
-                    continue
-                if value > current:
-                    series[labels] = value
-                if each:
-                    self._touch(updated, now, name, labels)
-            if watching and written:
-                changed_sets[id(written)] = written
             for label in update.overflow:
                 overflow[label] = overflow.get(label, 0) + 1
-        if len(changed_sets) > _CHANGED_SETS:
-            self._expand_changed()  # nobody scraped for long: keep memory bounded
+            written = update.written
+            if written and not direct:
+                tally = journal.get(id(written))
+                if tally is not None:
+                    tally.count += 1
+                    top = tally.top
+                    for i, (_, _, value) in enumerate(update.maxima):
+                        if value > top[i]:  # noqa: PLR1730 - a call to max() costs more
+                            top[i] = value
+                    continue
+                if self._all_live(written):
+                    journal[id(written)] = _Tally(update)
+                    continue
+            self._apply_now(update)
+        if len(journal) > _JOURNAL:
+            self._fold()  # nobody read for long: keep memory bounded
+
+    def _all_live(self, written: tuple[Series, ...]) -> bool:
+        values = self._values
+        for name, labels in written:
+            series = values.get(name)
+            if series is None or labels not in series:
+                return False
+        return True
+
+    def _fold(self) -> None:
+        """Apply what the journal holds. Every reader of `_values` calls this first."""
+        journal = self._journal
+        if not journal:
+            return
+        self._journal = {}
+        values = self._values
+        watching = self._changed is not None
+        for tally in journal.values():
+            update = tally.update
+            for name, labels in update.increments:
+                values[name][labels] += tally.count
+            for (name, labels, _), value in zip(update.maxima, tally.top, strict=True):
+                series = values[name]
+                series[labels] = max(series[labels], value)
+            if watching:
+                for name, labels in update.written:
+                    self._mark_changed(name, labels)
+
+    def _apply_now(self, update: Update) -> None:
+        """Apply one update to `_values` directly, with the bookkeeping of each series."""
+        values = self._values
+        updated = self._updated
+        noting = self._noting
+        now = self._clock() if updated is not None else 0.0
+        for name, labels in update.increments:
+            series = values.get(name)
+            if series is None:
+                series = values[name] = {}
+            current = series.get(labels)
+            if current is None:
+                series[labels] = 1.0
+                self._note(name, labels, True)
+                continue
+            series[labels] = current + 1.0
+            if noting:
+                self._touch(updated, now, name, labels)
+        for name, labels, value in update.maxima:
+            series = values.get(name)
+            if series is None:
+                series = values[name] = {}
+            current = series.get(labels)
+            if current is None:
+                series[labels] = value
+                self._note(name, labels, True)
+                continue
+            if value > current:
+                series[labels] = value
+            if noting:
+                self._touch(updated, now, name, labels)
 
     def _touch(
         self, updated: dict[Series, float] | None, now: float, name: str, labels: Labels
@@ -297,6 +353,7 @@ class MetricState:
 
     def load(self, values: Mapping[str, Mapping[Labels, float]]) -> None:
         """Replace the view with a store's snapshot (reservations in flight are kept)."""
+        self._fold()
         self.removals += 1
         for name, series in self._values.items():
             for labels in series:
@@ -314,6 +371,7 @@ class MetricState:
         A series this process just expired stays gone unless the incoming value shows
         that another replica counted it since.
         """
+        self._fold()
         for name, incoming in values.items():
             series = self._values.get(name)
             for labels, value in incoming.items():
@@ -329,14 +387,17 @@ class MetricState:
 
     def values(self) -> Values:
         """A copy of every series, by metric name."""
+        self._fold()
         return {name: dict(series) for name, series in self._values.items()}
 
     def series(self, name: str) -> dict[Labels, float]:
         """The live series of one metric (empty when it has none yet)."""
+        self._fold()
         return self._values.get(name, {})
 
     def count(self) -> int:
         """How many series the view holds."""
+        self._fold()
         return sum(len(series) for series in self._values.values())
 
     def reserved(self) -> int:
@@ -355,6 +416,7 @@ class MetricState:
 
     def stale(self, before: float) -> list[tuple[str, Labels, float]]:
         """Series last updated before `before` and not reserved, with their values."""
+        self._fold()
         if self._updated is None:
             return []
         return [
@@ -369,6 +431,7 @@ class MetricState:
         What it forgot is remembered until the next drop, so that a refresh which read
         the shared store before the drop cannot bring it back (see `merge`).
         """
+        self._fold()
         self._tombstones.clear()
         dropped = 0
         for name, labels, value in series:
@@ -390,12 +453,13 @@ class MetricState:
 
     def watch(self) -> None:
         """Start recording which series change, every current one included (see `changed`)."""
+        self._fold()
         self._changed = {name: dict.fromkeys(series) for name, series in self._values.items()}
         self._noting = True
 
     def changed(self, name: str, most: int) -> list[Labels]:
         """Take up to `most` label sets of `name` changed (or dropped) since last asked."""
-        self._expand_changed()
+        self._fold()
         changed = self._changed
         pending = changed.get(name) if changed is not None else None
         if changed is None or not pending:
@@ -413,15 +477,6 @@ class MetricState:
         for labels in taken:
             del pending[labels]
         return taken
-
-    def _expand_changed(self) -> None:
-        """Note each series of the updates noted a whole update at a time."""
-        if not self._changed_sets:
-            return
-        for written in self._changed_sets.values():
-            for name, labels in written:
-                self._mark_changed(name, labels)
-        self._changed_sets.clear()
 
     def _mark_changed(self, name: str, labels: Labels) -> None:
         if self._changed is not None:

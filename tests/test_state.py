@@ -157,7 +157,7 @@ def test_changes_are_reported_once_in_batches() -> None:
     assert state.changed(FAILURES, 3) == [("a", "g", "0")]
 
 
-def test_an_update_noted_as_a_whole_reports_each_of_its_series_changed() -> None:
+def test_pending_updates_report_each_of_their_series_changed() -> None:
     written = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
     update = Update("u", Kind.TERMINAL_FAILURE, written[:1], ((*written[1], 5.0),), written=written)
     state = MetricState()
@@ -165,20 +165,60 @@ def test_an_update_noted_as_a_whole_reports_each_of_its_series_changed() -> None
     state.watch()
     assert state.changed(FAILURES, 10) == [("a", "g", "x")]  # watch() starts with everything
     assert state.changed(LAST, 10) == [("a", "g")]
-    state.apply_all([update, update])  # existing series: noted once, by the shared tuple
+    state.apply_all([update, update])  # existing series: pending, one entry for both
     assert state.series(FAILURES) == {("a", "g", "x"): 3.0}
     assert state.changed(FAILURES, 10) == [("a", "g", "x")]
     assert state.changed(LAST, 10) == [("a", "g")]
     assert state.changed(FAILURES, 10) == []
 
 
-def test_updates_noted_as_a_whole_stay_bounded_without_a_scrape() -> None:
+def _failure(uuid: str, written: tuple[tuple[str, Labels], ...], last: float) -> Update:
+    """An update with the last series of `written` as its maximum."""
+    *increments, (name, labels) = written
+    return Update(uuid, Kind.TERMINAL_FAILURE, tuple(increments), ((name, labels, last),),
+                  written=written)  # fmt: skip
+
+
+def test_updates_to_existing_series_read_as_if_applied_at_once() -> None:
+    written = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
+    state = MetricState()
+    state.apply(_failure("u0", written, 5.0))  # new series: applied now
+    state.apply_all([_failure("u1", written, 9.0), _failure("u2", written, 7.0)])
+    assert state.series(FAILURES) == {("a", "g", "x"): 3.0}
+    assert state.series(LAST) == {("a", "g"): 9.0}  # the largest, whatever the order
+    assert state.values() == {FAILURES: {("a", "g", "x"): 3.0}, LAST: {("a", "g"): 9.0}}
+
+
+def test_a_merge_after_pending_updates_neither_loses_nor_doubles_them() -> None:
+    # The store's value already holds this process's updates: merging it must not add
+    # the pending ones a second time (they are applied first, then the merge raises).
+    written = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
+    state = MetricState()
+    state.apply(_failure("u0", written, 5.0))
+    state.apply_all([_failure("u1", written, 6.0), _failure("u2", written, 6.0)])
+    state.merge({FAILURES: {("a", "g", "x"): 3.0}, LAST: {("a", "g"): 6.0}})
+    assert state.series(FAILURES) == {("a", "g", "x"): 3.0}
+    state.merge({FAILURES: {("a", "g", "x"): 4.0}})  # another replica counted one more
+    assert state.series(FAILURES) == {("a", "g", "x"): 4.0}
+
+
+def test_a_drop_compares_against_pending_updates_too() -> None:
+    written = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
+    state = MetricState()
+    state.apply(_failure("u0", written, 5.0))
+    state.apply(_failure("u1", written, 5.0))  # pending: the series now holds 2
+    assert state.drop([(FAILURES, ("a", "g", "x"), 1.0)]) == 0  # counted since it was read
+    assert state.drop([(FAILURES, ("a", "g", "x"), 2.0)]) == 1
+    assert state.series(FAILURES) == {}
+
+
+def test_updates_pending_stay_bounded_without_a_scrape() -> None:
     state = MetricState()
     state.watch()
     for i in range(5000):  # distinct tuples, as the caps produce them: a bounded backlog
         written = ((FAILURES, ("a", "g", str(i % 7))),)
         state.apply(Update(str(i), Kind.TERMINAL_FAILURE, written, written=written))
-    assert len(state._changed_sets) <= 4096
+    assert len(state._journal) <= 4096
     assert sorted(state.changed(FAILURES, 100)) == [("a", "g", str(i)) for i in range(7)]
 
 

@@ -120,6 +120,10 @@ _PANTHER_STYLE = re.compile(
 )
 
 
+# 9999-12-31T23:59:59Z, the latest time RFC 3339 (and datetime) can write.
+LATEST_TIME: Final = 253_402_300_799.0
+
+
 def _epoch(published: datetime | None) -> float | None:
     """A decoded RFC 3339 time as epoch seconds; one without an offset is UTC."""
     if published is None:
@@ -141,7 +145,9 @@ def parse_timestamp(value: object) -> float | None:
             return None
         # Epoch milliseconds are common in exports; seconds are what Prometheus wants.
         seconds = float(value) / 1000 if value > 1e11 else float(value)
-        return seconds if seconds >= 0 else None
+        # Within what an RFC 3339 time can say (NaN fails too): a larger number could
+        # not be encoded as a mapping state (exporter/mapping.py) and means nothing.
+        return seconds if 0 <= seconds <= LATEST_TIME else None
     if len(value) == 24 and value[23] == "Z" and value[19] == ".":
         # Okta's own form, nearly every event's: the second is looked up (the events of
         # one delivery share a handful), the milliseconds added. One division, so the

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from exporter import catalogue, mapping
-from exporter.classify import Kind, classify_event
+from exporter.classify import Kind, classify
 from exporter.config import Config
 from exporter.events import Entity, Event
 from exporter.health import Health
@@ -45,6 +45,7 @@ _SUCCESS: Final = Kind.SUCCESS
 _TERMINAL: Final = Kind.TERMINAL_FAILURE
 _RETRIED: Final = Kind.RETRIED_FAILURE
 _IGNORED: Final = Kind.IGNORED
+_KINDS: Final = tuple(Kind)
 
 
 def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> tuple[Series, ...]:
@@ -136,6 +137,9 @@ class Planner:
                     self._memo.clear()
                 self._memo[key] = proposal
         published = event.published if event.published is not None else now
+        # Encoded before the caps reserve anything: whatever raises must not leave a
+        # reservation behind.
+        encoded = mapping.encode(published, not is_success)
         increments, maxima, written = proposal.increments, proposal.maxima, proposal.series
         overflow: tuple[str, ...] = ()
         reserved: tuple[Series, ...] = ()
@@ -151,13 +155,10 @@ class Planner:
         values: tuple[tuple[str, Labels, float], ...]
         if is_success:
             ((name, labels),) = maxima
-            values = ((name, labels, mapping.encode(published, False)),)
+            values = ((name, labels, encoded),)
         else:
             (last, last_labels), (state_name, state_labels) = maxima
-            values = (
-                (last, last_labels, published),
-                (state_name, state_labels, mapping.encode(published, True)),
-            )
+            values = ((last, last_labels, published), (state_name, state_labels, encoded))
         return Update(event.uuid, kind, increments, values, overflow, reserved, written)
 
     def _keeps(self, key: tuple[object, ...]) -> bool:
@@ -326,21 +327,25 @@ class Ledger:
             raise StoreError("the actor hash key is not loaded from the store yet")
         now = self._clock()
         updates: list[Update] = []
+        capped: list[Update] = []  # updates the caps decided for: reservations, overflow
         counted = failures = 0
         async with self._gate.shared():
             try:
-                kinds = [classify_event(event) for event in events]
                 planner = self._planner
+                kinds = [classify(event.event_type, event.outcome) for event in events]
                 for event, kind in zip(events, kinds, strict=True):
                     if kind is not _IGNORED:  # appended one by one: `finally` releases
-                        updates.append(planner(event, kind, now))
+                        update = planner(event, kind, now)
+                        updates.append(update)
+                        if update.reserved or update.overflow:
+                            capped.append(update)
                 # Per kind, not per event: a labelled child lookup costs more than a plan.
                 # (list.count, not Counter: an Enum's hash is Python code.)
-                for kind in Kind:
+                for kind in _KINDS:
                     count = kinds.count(kind)
                     if count:
-                        self._metrics.event_received(source, kind.value, count)
-                applied: list[bool] = []
+                        self._metrics.event_received(source, kind._value_, count)
+                new = updates
                 if updates:
                     try:
                         applied = await self._store.commit(updates, now)
@@ -348,15 +353,20 @@ class Ledger:
                         self._health.storage_failed("commit", exc)
                         raise
                     self._health.storage_ok()
-                new = [update for update, is_new in zip(updates, applied, strict=True) if is_new]
+                    if not all(applied):
+                        new = [u for u, is_new in zip(updates, applied, strict=True) if is_new]
                 self._state.apply_all(new)
                 counted = len(new)
-                for update in new:
-                    failures += update.kind is not _SUCCESS
-                    if update.overflow:
-                        self._announce(update.overflow)
+                failures = counted
+                if _SUCCESS in kinds:
+                    failures -= sum(1 for update in new if update.kind is _SUCCESS)
+                if capped:
+                    counted_ids = {id(update) for update in new}
+                    for update in capped:
+                        if update.overflow and id(update) in counted_ids:
+                            self._announce(update.overflow)
             finally:
-                for update in updates:
+                for update in capped:
                     if update.reserved:
                         self._state.release(update.reserved)
         duplicates = len(updates) - counted

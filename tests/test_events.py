@@ -156,6 +156,10 @@ def test_wrong_field_types_become_empty_values_not_errors(field_values: dict[str
         (True, None),
         (None, None),
         (-5, None),
+        # Beyond year 9999 (as seconds, or as milliseconds): no time a mapping state holds.
+        (1e308, None),
+        (253_402_300_800_000, None),
+        (float("nan"), None),
     ],
 )
 def test_timestamps(text: object, expected: float | None) -> None:

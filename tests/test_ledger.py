@@ -276,6 +276,14 @@ async def test_a_failed_commit_reserves_nothing(tmp_path: Path) -> None:
     await store.close()
 
 
+def test_a_plan_that_fails_reserves_nothing() -> None:
+    # A time no mapping state can encode (the parsers never return one; a caller might).
+    state = MetricState(limits(Config(labels_max_values=2)))
+    with pytest.raises(OverflowError):
+        Planner(LabelPolicy(), state)(event("a", published=1e308), Kind.TERMINAL_FAILURE, NOW)
+    assert state.reserved() == 0 and state.distinct("application") == 0
+
+
 async def test_the_actor_hash_key_is_kept_in_the_store_and_shared(tmp_path: Path) -> None:
     policy = LabelPolicy(actor="hash")
     first_store = SqliteStore(tmp_path)

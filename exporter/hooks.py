@@ -16,6 +16,7 @@ from typing import Final
 
 from aiohttp import web
 
+from exporter import logs
 from exporter.appkeys import AUTH, CONFIG, LEDGER, SELF_METRICS
 from exporter.events import Batch, PayloadError, loads, parse_hook_body, parse_workflows_payload
 from exporter.hooksecret import matches
@@ -59,7 +60,7 @@ async def _ingest(
     fields["status"] = response.status
     fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
     level = logging.INFO if response.status < 500 else logging.ERROR
-    log.log(level, "delivery", extra={"fields": fields})
+    logs.emit(log, level, "delivery", fields)
     return response
 
 
@@ -89,8 +90,11 @@ async def _check_and_record(
     try:
         # aiohttp stops reading at client_max_size, counting decompressed bytes, so a
         # small gzip body that expands past the cap is refused while it expands.
-        async with asyncio.timeout(config.read_timeout):
+        if request.content.is_eof():  # all of it is here already: no wait to time
             body = await request.read()
+        else:
+            async with asyncio.timeout(config.read_timeout):
+                body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         fields["outcome"] = "too_large"
         return _error(413, too_large)

@@ -246,18 +246,20 @@ class Gate:
         self._open = asyncio.Event()
         self._open.set()
 
-    @contextlib.asynccontextmanager
-    async def shared(self) -> AsyncIterator[None]:
+    def shared(self) -> _Shared:
+        """Hold the gate alongside any other sharer (`async with gate.shared():`)."""
+        return _Shared(self)
+
+    async def _enter_shared(self) -> None:
         while not self._open.is_set():
             await self._open.wait()
         self._holders += 1
         self._idle.clear()
-        try:
-            yield
-        finally:
-            self._holders -= 1
-            if not self._holders:
-                self._idle.set()
+
+    def _leave_shared(self) -> None:
+        self._holders -= 1
+        if not self._holders:
+            self._idle.set()
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
@@ -269,6 +271,21 @@ class Gate:
             yield
         finally:
             self._open.set()
+
+
+class _Shared:
+    """`Gate.shared()`: a class, not a generator, as it is entered once per delivery."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    async def __aenter__(self) -> None:
+        await self._gate._enter_shared()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate._leave_shared()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ Callers pass structured fields with `extra={"fields": {...}}`. Secrets are never
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -26,7 +28,30 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def _time(record: logging.LogRecord) -> str:
-    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+    """UTC with milliseconds, e.g. 2026-11-28T10:00:00.123+00:00."""
+    # As datetime.fromtimestamp does: microseconds rounded half to even, then cut.
+    fraction, whole = math.modf(record.created)
+    second, micros = int(whole), round(fraction * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    return f"{_second(second)}.{micros // 1000:03d}+00:00"
+
+
+@functools.lru_cache(maxsize=2)
+def _second(second: int) -> str:
+    # Formatted once per second: a datetime per record cost more than the rest of it.
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def emit(logger: logging.Logger, level: int, msg: str, fields: dict[str, Any]) -> None:
+    """`logger.log(level, msg, extra={"fields": fields})`, without looking up the caller.
+
+    For lines logged on every request: neither format prints the caller, and finding it
+    walks the stack for every record.
+    """
+    if logger.isEnabledFor(level):
+        extra = {"fields": fields}
+        logger.handle(logger.makeRecord(logger.name, level, "", 0, msg, (), None, extra=extra))
 
 
 class JsonFormatter(logging.Formatter):
@@ -67,5 +92,9 @@ def setup(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(LEVELS[level])
+    # Neither format prints threads or processes: do not look them up for every record.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # aiohttp's access log would duplicate our one line per delivery.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -1,0 +1,58 @@
+"""Log lines: their time stamps, and the per-request fast path that skips the caller."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exporter import logs
+
+
+def record_at(created: float) -> logging.LogRecord:
+    record = logging.LogRecord("x", logging.INFO, "", 0, "m", (), None)
+    record.created = created
+    return record
+
+
+@given(st.integers(0, 253_402_300_799_000), st.integers(0, 999))
+def test_time_stamps_read_as_datetime_writes_them(millis: int, micros: int) -> None:
+    created = millis / 1000 + micros / 1_000_000
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert logs._time(record_at(created)) == expected
+
+
+def test_emit_writes_one_json_line_with_the_fields() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger("tests.logs.emit")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logs.emit(logger, logging.DEBUG, "hidden", {"a": 1})  # below the level: nothing
+    logs.emit(logger, logging.INFO, "delivery", {"status": 204, "endpoint": "/hooks/okta"})
+    (line,) = stream.getvalue().splitlines()
+    parsed = orjson.loads(line)
+    assert parsed["level"] == "info" and parsed["msg"] == "delivery"
+    assert parsed["logger"] == "tests.logs.emit"
+    assert parsed["status"] == 204 and parsed["endpoint"] == "/hooks/okta"
+    assert datetime.fromisoformat(parsed["ts"]).tzinfo is not None
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_both_formats_print_the_same_time_stamp(fmt: str) -> None:
+    formatter = logs.JsonFormatter() if fmt == "json" else logs.TextFormatter()
+    text = formatter.format(record_at(1_764_324_000.25))
+    assert "2025-11-28T10:00:00.250+00:00" in text
+
+
+@given(st.floats(min_value=0, max_value=253_402_300_798.0))
+def test_any_float_time_reads_as_datetime_writes_it(created: float) -> None:
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert logs._time(record_at(created)) == expected

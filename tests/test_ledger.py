@@ -10,13 +10,15 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import catalogue, mapping
 from exporter.classify import Kind
 from exporter.config import Config
-from exporter.events import Entity, Event
+from exporter.events import LATEST_TIME, Entity, Event
 from exporter.exposition import Exposition, GovernanceCollector, negotiate
 from exporter.health import Health
 from exporter.labels import HASH_LENGTH, Filter, LabelPolicy
@@ -112,6 +114,12 @@ def test_mapping_state_encoding_orders_by_time_then_failure() -> None:
     assert mapping.encode(100.001, False) > mapping.encode(100.0, True)
     assert mapping.encode(100.0, True) > mapping.encode(100.0, False)
     assert mapping.decode(mapping.encode(1_795_000_000.123, True)) == (1_795_000_000.123, True)
+
+
+@given(st.floats(min_value=0, max_value=LATEST_TIME), st.booleans())
+def test_mapping_state_is_the_exact_integer_formula(published: float, failing: bool) -> None:
+    # Computed in floats for speed; must be the number integer arithmetic gives.
+    assert mapping.encode(published, failing) == float(2 * round(published * 1000) + failing)
 
 
 async def test_redelivered_and_repeated_uuids_count_once(

@@ -470,6 +470,10 @@ _HOOK_DECODER: Final = msgspec.json.Decoder(_Envelope)
 def parse_hook_body(body: bytes) -> Batch:
     """An event hook delivery's body -> a Batch: `parse_hook_envelope(loads(body))`, faster."""
     try:
+        if not body.isascii():
+            # msgspec checks UTF-8 only in the strings it reads: text that is not UTF-8
+            # anywhere makes the body not JSON, as the lenient way says (400).
+            body.decode("utf-8")
         envelope = _HOOK_DECODER.decode(body)
         _check_envelope_type(envelope.eventType)
         events, skipped = _collect(envelope.data.events, _LogEvent.event)

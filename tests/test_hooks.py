@@ -196,6 +196,12 @@ async def test_chunked_body_over_the_cap_is_413(client: Client) -> None:
         (b"[1, 2]", "not an Okta event hook envelope"),
         (b'{"eventType": "com.okta.event_hook"}', "'data' is missing"),
         (b'{"data": {"events": "x"}}', "'data.events'"),
+        # Not UTF-8, even in a field the exporter never reads: not JSON, nothing counted.
+        (
+            b'{"data": {"events": [{"uuid": "u1", "eventType": "application.provision.group_push'
+            b'.mapping.update.or.delete.failed.with.error", "x": "\xff"}]}}',
+            "invalid JSON",
+        ),
     ],
 )
 async def test_bad_documents_are_400_with_a_one_line_reason(

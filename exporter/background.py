@@ -39,6 +39,7 @@ class StoreUpkeep:
     on_open: Callable[[], Awaitable[None]]
     opened: bool = False
     last_generation: int = 0  # what the values loaded at open are (Store.generation)
+    opens: int = 0  # how many times `open` loaded the values (see refresh)
 
     async def open(self) -> None:
         """Open the store and load its values; on failure the exporter serves unready.
@@ -49,6 +50,7 @@ class StoreUpkeep:
         try:
             self.state.merge(await self.store.open())
             self.last_generation = 0  # a store's generation as of the values open returned
+            self.opens += 1
             await self.on_open()
         except StoreError as exc:
             self.health.storage_failed("open", exc)
@@ -89,11 +91,15 @@ class StoreUpkeep:
         A max-merge, because counters and last-failure times only grow: a snapshot older
         than a local increment can never make a series go down.
         """
+        opens = self.opens
         try:
             generation = await self.store.generation()
             if generation != self.last_generation:
                 self.state.merge(await self.store.values())
-                self.last_generation = generation
+                # An `open` meanwhile started the generation over: what was read before it
+                # says nothing about the new count, so it is not recorded.
+                if self.opens == opens:
+                    self.last_generation = generation
         except StoreError as exc:
             self.health.storage_failed("refresh", exc)
             raise

@@ -361,3 +361,28 @@ async def test_sqlite_reports_a_change_after_reconnecting(tmp_path: Path) -> Non
         assert await store.generation() == after
     finally:
         await store.close()
+
+
+async def test_a_refresh_overtaken_by_an_open_does_not_record_the_old_generation() -> None:
+    """`open` starts the generation over: a count read before it must not be kept."""
+    store = MemoryStore(dedup_window=3600)
+    asked, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow_generation() -> int:
+        asked.set()
+        await answer.wait()
+        return 7  # another writer's count, from before the open below
+
+    store.generation = slow_generation  # type: ignore[method-assign]
+
+    async def nothing() -> None:
+        return None
+
+    upkeep = StoreUpkeep(store, MetricState(), Health(SelfMetrics(CollectorRegistry())),
+                         lambda: 1.0, 3600.0, nothing)  # fmt: skip
+    refresh = asyncio.create_task(upkeep.refresh())
+    await asked.wait()
+    await upkeep.open()
+    answer.set()
+    await refresh
+    assert upkeep.last_generation == 0  # as of the values open returned

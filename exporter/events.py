@@ -19,6 +19,8 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 import orjson
 
+from exporter.memo import Memo
+
 UNKNOWN: Final = "unknown"
 T = TypeVar("T")
 HOOK_ENVELOPE_TYPE: Final = "com.okta.event_hook"
@@ -403,9 +405,8 @@ class _Texts(Generic[T]):
 
     def __init__(self, decode: Callable[[bytes], T], size: int = 1024, longest: int = 2048):
         self._decode = decode
-        self._size = size
         self._longest = longest
-        self._memo: dict[bytes, T] = {}
+        self._memo: Memo[bytes, T] = Memo(size)
 
     def __call__(self, raw: msgspec.Raw) -> T:
         text = bytes(raw)
@@ -413,9 +414,7 @@ class _Texts(Generic[T]):
         if found is None:
             found = self._decode(text)
             if len(text) <= self._longest:
-                if len(self._memo) >= self._size:
-                    self._memo.clear()
-                self._memo[text] = found
+                self._memo.put(text, found)
         return found
 
 

@@ -25,6 +25,7 @@ from exporter.config import Config
 from exporter.events import Entity, Event
 from exporter.health import Health
 from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
+from exporter.memo import Memo
 from exporter.reasons import REASONS, classify_reason
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import SERIES_CAP, Labels, Limits, MetricState, Series, Update
@@ -115,9 +116,8 @@ class Planner:
     ) -> None:
         self.policy = policy
         self._state = state
-        self._size = size
         self._longest = longest  # characters of text in a key it keeps (see _keeps)
-        self._memo: dict[tuple[object, ...], _Proposal] = {}
+        self._memo: Memo[tuple[object, ...], _Proposal] = Memo(size)
 
     def __call__(self, event: Event, kind: Kind, now: float) -> Update:
         # Identity tests and `_value_`: Enum's hash and properties are Python code.
@@ -133,9 +133,7 @@ class Planner:
         if proposal is None:
             proposal = _Proposal(propose(event, kind, self.policy))
             if self._keeps(key):
-                if len(self._memo) >= self._size:
-                    self._memo.clear()
-                self._memo[key] = proposal
+                self._memo.put(key, proposal)
         published = event.published if event.published is not None else now
         # Encoded before the caps reserve anything: whatever raises must not leave a
         # reservation behind.

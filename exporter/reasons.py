@@ -7,6 +7,12 @@ module maps it onto a bounded set that a dashboard can group by and a runbook ca
 The rules are tried in order and the first match wins, so the more specific causes come
 first: a "Bad Gateway. Errors reported by remote server: ... already exists" is a
 duplicate, not a network problem, and a "403 ... rate limit exceeded" is rate limiting.
+
+The rules are lower-case patterns matched against `str.casefold()` of the text, not
+with re.IGNORECASE (nearly 3x slower on a typical text). The two differ only outside
+ASCII: casefold turns "ß" into "ss" and a ligature such as "ﬁ" into "fi", while
+IGNORECASE matches the dotted "İ" and the Kelvin sign to "i" and "k". Okta's and the
+apps' error texts are English.
 """
 
 from __future__ import annotations

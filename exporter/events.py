@@ -117,11 +117,6 @@ def _obj(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-_PANTHER_STYLE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"
-)
-
-
 # 9999-12-31T23:59:59Z, the latest time RFC 3339 (and datetime) can write.
 LATEST_TIME: Final = 253_402_300_799.0
 
@@ -159,26 +154,13 @@ def parse_timestamp(value: object) -> float | None:
             second = _okta_second(value[:19])
             if second is not None:
                 return (second * 1000 + int(millis)) / 1000
-    value = value.strip()
     try:
-        # RFC 3339 as msgspec reads it, so that the hook decoder's typed fast path (which
-        # reads `published` with msgspec) and this agree on every text both accept.
-        return _epoch(msgspec.convert(value, datetime))
+        # RFC 3339 as msgspec reads it (the space form and nanoseconds too), so that the
+        # hook decoder's typed fast path, which reads `published` with msgspec, and this
+        # agree on every text.
+        return _epoch(msgspec.convert(value.strip(), datetime))
     except msgspec.ValidationError:
-        pass
-    match = _PANTHER_STYLE.match(value)
-    if not match:
         return None
-    date, time, frac, zone = match.groups()
-    # fromisoformat accepts at most microseconds: cut nanosecond fractions.
-    text = f"{date}T{time}{(frac or '')[:7]}{zone or '+00:00'}".replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:  # pragma: no cover - the regex always supplies a zone
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 @functools.lru_cache(maxsize=1024)

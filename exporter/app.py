@@ -33,7 +33,7 @@ from exporter.health import Health
 from exporter.hooksecret import load_or_generate
 from exporter.labels import LabelPolicy
 from exporter.ledger import Ledger, limits
-from exporter.okta.metrics import PollMetrics, ReconcileMetrics
+from exporter.okta.metrics import PollMetrics, ReconcileMetrics, RetryMetrics
 from exporter.okta.poller import Poller
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import Reconciler
@@ -149,13 +149,16 @@ def _okta_jobs(
     if config.okta_org_url is None:
         return None, None
     budget = RateBudget()  # one org: the jobs share what Okta says of its limits
+    retries = RetryMetrics(registry)  # one family, counted by both jobs
     poll_metrics = PollMetrics(registry, clock)
     poller = Poller.from_config(
-        config, store, ledger, poll_metrics, self_metrics=self_metrics, clock=clock, budget=budget
-    )
+        config, store, ledger, poll_metrics,
+        self_metrics=self_metrics, clock=clock, budget=budget, retries=retries,
+    )  # fmt: skip
     reconciler = None
     if config.okta_mappings_interval > 0:
         reconciler = Reconciler.from_config(
-            config, store, state, ReconcileMetrics(registry), clock=clock, budget=budget
-        )
+            config, store, state, ReconcileMetrics(registry),
+            clock=clock, budget=budget, retries=retries,
+        )  # fmt: skip
     return poller, reconciler

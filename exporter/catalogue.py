@@ -253,6 +253,19 @@ RECONCILE_METRICS: Final = (
     STATE_DISAGREEMENTS,
 )
 
+# --- both Okta API jobs: requests tried again (issue 14) ------------------------------------
+
+OKTA_RETRIES: Final = MetricSpec(
+    "okta_group_push_exporter_okta_retries_total",
+    MetricType.COUNTER,
+    "Okta API requests tried again after a 5xx, timeout or network error, by component "
+    "(poller, reconciler) and endpoint (logs, apps, mappings, groups); a 429 is waited out "
+    "and counted by status in the poll requests and reconcile errors counters instead.",
+    ("component", "endpoint"),
+)
+
+RETRY_METRICS: Final = (OKTA_RETRIES,)
+
 ALL_METRICS: Final = (
     EVENT_METRICS
     + DERIVED_METRICS
@@ -261,4 +274,5 @@ ALL_METRICS: Final = (
     + POLL_METRICS
     + MAPPING_API_METRICS
     + RECONCILE_METRICS
+    + RETRY_METRICS
 )

@@ -26,7 +26,7 @@ from exporter.health import Health
 from exporter.ledger import Ledger
 from exporter.okta.auth import Auth, SswsAuth
 from exporter.okta.client import OktaClient
-from exporter.okta.metrics import PollMetrics, ReconcileMetrics
+from exporter.okta.metrics import PollMetrics, ReconcileMetrics, RetryMetrics
 from exporter.okta.poller import Poller, PollSettings
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import Reconciler, ReconcileSettings
@@ -198,6 +198,7 @@ def make_rig(
     poller = Poller(
         client, store, ledger, metrics, settings, self_metrics=self_metrics,
         clock=fake_time.clock, sleep=fake_time.sleep, rng=random.Random(7), owner=owner,
+        retries=RetryMetrics(registry),
     )  # fmt: skip
     return Rig(poller, store, state, registry)
 
@@ -273,6 +274,7 @@ async def reconcile_rigs(fake_time: FakeTime) -> AsyncIterator[Callable[..., Rec
         reconciler = Reconciler(
             client, store, state, metrics, settings,
             clock=fake_time.clock, sleep=fake_time.sleep, rng=random.Random(7), owner=owner,
+            retries=RetryMetrics(registry),
         )  # fmt: skip
         made.append(ReconcileRig(reconciler, state, registry))
         return made[-1]

@@ -21,7 +21,10 @@ and DPoP pages):
   tokens must carry the scopes each needs (okta.apps.read, okta.groups.read), else 403.
 - Rate limits per bucket, as Okta's management rate-limit page divides them: `/api/v1/logs`,
   `/api/v1/apps` with every `/api/v1/apps/...` path, and `/api/v1/groups/{id}`.
-- Injected faults: 5xx answers, and slow answers that never come (until shutdown).
+- Injected faults: 5xx answers, and slow answers that never come (until shutdown); and a
+  flaky org (`flaky`), where every Nth request of any API answers Okta's documented
+  `500 E0000009 Internal Server Error` (developer.okta.com/docs/reference/error-codes), or
+  has its connection dropped without an answer (`RESET`), the way any request may.
 - `Authorization: SSWS <token>`, and OAuth 2.0: `POST /oauth2/v1/token` checks the
   private_key_jwt client assertion with the app's public key (signature, iss, sub, aud,
   exp, unused jti) and the DPoP proof (typ, signature by its embedded jwk, htm, htu, iat,
@@ -62,6 +65,8 @@ MAX_APPS_LIMIT: Final = 200
 MAX_MAPPINGS_LIMIT: Final = 1000
 MAX_SINCE_DAYS: Final = 180
 PROOF_WINDOW: Final = 60.0  # how old (or how far ahead) a proof's iat may be
+RESET: Final = 0  # a `flaky` status: drop the connection instead of answering
+INTERNAL_ERROR: Final = {"errorCode": "E0000009", "errorSummary": "Internal Server Error"}
 
 
 def _iso(epoch: float) -> str:
@@ -324,6 +329,9 @@ class Emulator:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_faults: deque[Fault] = field(default_factory=deque)
     token_busy_until: float = 0.0  # the token endpoint answers 429 until then
+    flaky_every: int = 0  # every Nth request (logs and API together) fails; 0: none does
+    flaky_status: int = 500  # how it fails: an HTTP status, or RESET
+    _flaky_count: int = 0
     api_requests: list[ApiRequest] = field(default_factory=list)
     _tokens: dict[str, Issued] = field(default_factory=dict)
     _cursors: dict[str, tuple[str, int, float]] = field(default_factory=dict)
@@ -429,6 +437,29 @@ class Emulator:
         """The next `times` requests to the apps, mappings or groups API answer `status`."""
         self.api_faults.extend(Fault(status) for _ in range(times))
 
+    def flaky(self, every: int, status: int = 500) -> None:
+        """From now on every `every`-th request (logs, apps, mappings, groups, counted
+        together) answers `status` with Okta's E0000009 body, or drops its connection when
+        `status` is RESET.
+
+        A dropped connection drops the request right after it too: that is aiohttp's own
+        one retry of an idempotent request on a fresh connection (RFC 9112 section 9.3.1.1),
+        which would otherwise hide the reset from the exporter.
+        """
+        self.flaky_every, self.flaky_status, self._flaky_count = every, status, 0
+
+    def _flaky(self, request: web.Request) -> int | None:
+        """The status this request fails with (RESET: its connection is dropped now), or None."""
+        if self.flaky_every <= 0:
+            return None
+        self._flaky_count += 1
+        reset_retry = self.flaky_status == RESET and self._flaky_count % self.flaky_every == 1
+        if self._flaky_count % self.flaky_every and not (reset_retry and self._flaky_count > 1):
+            return None
+        if self.flaky_status == RESET and request.transport is not None:
+            request.transport.abort()
+        return self.flaky_status
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/api/v1/logs", self._logs)
@@ -471,11 +502,16 @@ class Emulator:
         at = self.clock()
         response = await self._answer_logs(request, query)
         events = len(orjson.loads(response.body)) if response.status == 200 else 0  # type: ignore[arg-type]
-        self.requests.append(Request(query, response.status, events, at))
+        dropped = request.transport is None or request.transport.is_closing()
+        self.requests.append(Request(query, RESET if dropped else response.status, events, at))
         return response
 
     async def _answer_logs(self, request: web.Request, query: dict[str, str]) -> web.Response:
         headers, allowed = self._rate_headers(count=True)
+        flaky = self._flaky(request)
+        if flaky is not None:
+            error = orjson.dumps(INTERNAL_ERROR)
+            return web.Response(status=flaky or 500, body=error, headers=headers)
         if self.faults:
             fault = self.faults.popleft()
             if fault.status == 0:
@@ -586,7 +622,10 @@ class Emulator:
         headers, allowed = self._rate_headers(count=True, bucket=bucket_of(request.path))
         body: object
         next_query: dict[str, str] | None = None
-        if self.api_faults:
+        flaky = self._flaky(request)
+        if flaky is not None:
+            status, body = flaky, INTERNAL_ERROR
+        elif self.api_faults:
             status, body = self.api_faults.popleft().status, {"errorCode": "E0000009"}
         else:
             try:
@@ -610,7 +649,7 @@ class Emulator:
                     except Refused as exc:
                         status, body = exc.status, exc.body
         response = web.Response(
-            status=status, body=orjson.dumps(body), content_type="application/json"
+            status=status or 500, body=orjson.dumps(body), content_type="application/json"
         )
         response.headers.update(headers)
         if next_query is not None:

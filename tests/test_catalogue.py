@@ -40,6 +40,8 @@ PINNED = {
     "okta_group_push_exporter_reconcile_duration_seconds": ("gauge", ()),
     "okta_group_push_exporter_reconcile_errors_total": ("counter", ("endpoint", "status")),
     "okta_group_push_exporter_state_disagreements_total": ("counter", ("kind",)),
+    # both Okta API jobs (issue 14)
+    "okta_group_push_exporter_okta_retries_total": ("counter", ("component", "endpoint")),
 }
 
 
@@ -58,6 +60,7 @@ def test_naming_conventions() -> None:
         + catalogue.GOVERNANCE_METRICS
         + catalogue.POLL_METRICS
         + catalogue.RECONCILE_METRICS
+        + catalogue.RETRY_METRICS
     ):
         assert metric.name.startswith("okta_group_push_exporter_")
 

@@ -28,13 +28,14 @@ from exporter.okta.auth import SswsAuth
 from exporter.okta.lease import gone, process_id
 from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor
 from exporter.okta.query import iso
+from exporter.okta.retry import ATTEMPTS
 from exporter.state import Update
 from exporter.store.base import StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
 from exporter.store.sqlite import SqliteStore
 from tests.conftest import NOW, SECRET, FakeTime, Rig, RigFactory, auth, wait_for
-from tests.okta_emulator import Emulator, ThreadedOrg, log_event
+from tests.okta_emulator import RESET, Emulator, ThreadedOrg, log_event
 from tests.services import Redis, Service, http_get, start_exporter, start_redis, wait_until
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -44,6 +45,7 @@ FAILURES = "okta_group_push_failures_total"
 DUPLICATES = "okta_group_push_exporter_duplicate_events_total"
 REQUESTS = "okta_group_push_exporter_poll_requests_total"
 UP = "okta_group_push_exporter_okta_api_up"
+RETRIES = "okta_group_push_exporter_okta_retries_total"
 
 
 def failure(n: int, published: float | None = None, **fields: str) -> dict[str, object]:
@@ -231,16 +233,39 @@ async def test_the_poller_keeps_within_its_share_of_the_bucket(okta: Setup) -> N
     assert rig.sample("okta_group_push_exporter_okta_rate_limit_limit") == 10
 
 
-async def test_5xx_backs_off_exponentially_logs_once_and_loses_nothing(
+async def test_a_5xx_is_tried_again_within_the_step_on_the_same_link(
     okta: Setup, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A short blip costs a few seconds of jittered backoff, not a failed poll."""
     okta.emulator.add(failure(1))
     okta.emulator.fail_next(503, times=3)
     rig = okta.rig()
     caplog.set_level(logging.INFO, logger="exporter.okta.poller")
+    started = okta.time.now
+    assert await rig.poller.step() == 30.0  # read: the interval until the next page
+    waited = okta.time.now - started
+    assert 0 < waited <= 1 + 2 + 4  # full jitter: at most 1, 2 and 4 s
+    assert [r.status for r in okta.emulator.requests] == [503, 503, 503, 200]
+    assert len({str(r.query) for r in okta.emulator.requests}) == 1  # the same link each time
+    assert total(rig.failures()) == 1
+    assert rig.sample(REQUESTS, {"status": "503"}) == 3
+    assert rig.sample(RETRIES, {"component": "poller", "endpoint": "logs"}) == 3
+    assert rig.sample(UP) == 1
+    assert "System Log polling failing" not in [r.getMessage() for r in caplog.records]
+
+
+async def test_5xx_past_the_retries_backs_off_exponentially_logs_once_and_loses_nothing(
+    okta: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    okta.emulator.add(failure(1))
+    okta.emulator.fail_next(503, times=3 * ATTEMPTS)
+    rig = okta.rig()
+    caplog.set_level(logging.INFO, logger="exporter.okta.poller")
     waits = [await rig.poller.step() for _ in range(3)]
     assert 0.5 <= waits[0] <= 1 and 1 <= waits[1] <= 2 and 2 <= waits[2] <= 4
-    assert rig.sample(REQUESTS, {"status": "503"}) == 3
+    assert rig.sample(REQUESTS, {"status": "503"}) == 3 * ATTEMPTS
+    assert rig.sample(RETRIES, {"component": "poller", "endpoint": "logs"}) == 3 * (ATTEMPTS - 1)
+    assert rig.sample(UP) == 0
     assert rig.failures() == {}
     await rig.poller.step()
     assert total(rig.failures()) == 1
@@ -250,13 +275,44 @@ async def test_5xx_backs_off_exponentially_logs_once_and_loses_nothing(
     assert messages.count("System Log polling recovered") == 1
 
 
+@pytest.mark.parametrize("fault", [500, RESET], ids=["500", "reset"])
+async def test_a_flaky_org_is_read_whole_every_event_once_and_the_cursor_saved(
+    okta: Setup, fault: int
+) -> None:
+    okta.emulator.page_size = 3
+    okta.emulator.add(*(failure(n) for n in range(40)))
+    okta.emulator.flaky(5, fault)
+    rig = okta.rig()
+    await drain(rig, okta.emulator, okta.time, steps=100)
+    assert rig.failures() == {("Slack", "Engineering", "Ada Admin"): 40.0}
+    assert rig.sample(DUPLICATES, {"source": "poller"}) is None  # no page was read twice
+    requests = okta.emulator.requests
+    assert sum(r.events for r in requests) == 40
+    failed = [r for r in requests if r.status == fault]
+    seen = len(failed) if fault == 500 else len(failed) // 2  # see Emulator.flaky
+    assert seen >= 3
+    assert rig.sample(RETRIES, {"component": "poller", "endpoint": "logs"}) == seen
+    for failed_request in failed:  # each failed link was asked again, not skipped
+        index = requests.index(failed_request)
+        assert any(r.query == failed_request.query for r in requests[index + 1 :])
+    assert rig.sample(UP) == 1
+    # The saved cursor is right where the reading stopped: a restart reads the next event only.
+    okta.emulator.flaky(0)
+    okta.emulator.add(failure(40))
+    again = okta.rig(owner="restarted")
+    await rig.poller.close()
+    await again.poller.step()
+    assert okta.emulator.requests[-1].events == 1
+    assert total(again.failures()) == 1
+
+
 async def test_a_slow_answer_times_out_and_is_retried(okta: Setup) -> None:
     okta.emulator.add(failure(1))
     okta.emulator.slow_next()
     rig = okta.rig(timeout=0.2)
-    assert await rig.poller.step() > 0
+    assert await rig.poller.step() == 30.0  # tried again within the step, and read
     assert rig.sample(REQUESTS, {"status": "timeout"}) == 1
-    await rig.poller.step()
+    assert rig.sample(RETRIES, {"component": "poller", "endpoint": "logs"}) == 1
     assert total(rig.failures()) == 1
 
 

@@ -7,6 +7,7 @@ The emulator (tests/okta_emulator.py) and the reconciler share one clock; the te
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,10 +28,11 @@ from exporter.config import Config
 from exporter.okta.auth import OAuthAuth, SswsAuth
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import LEASE_NAME, SCOPES
+from exporter.okta.retry import ATTEMPTS
 from exporter.state import MetricState, Update
 from exporter.store.memory import MemoryStore
 from tests.conftest import NOW, SECRET, Client, FakeTime, ReconcileRig, RigFactory, wait_for
-from tests.okta_emulator import Emulator
+from tests.okta_emulator import RESET, Emulator
 
 STATUS = "okta_group_push_mapping_status"
 REASON = "okta_group_push_mapping_error_reason"
@@ -39,6 +41,7 @@ LAST_SUCCESS = "okta_group_push_exporter_reconcile_last_success_timestamp_second
 DURATION = "okta_group_push_exporter_reconcile_duration_seconds"
 ERRORS = "okta_group_push_exporter_reconcile_errors_total"
 DISAGREEMENTS = "okta_group_push_exporter_state_disagreements_total"
+RETRIES = "okta_group_push_exporter_okta_retries_total"
 MISSING = "Linked group is missing in AWS IAM Identity Center. Change the linked group."
 
 ReconcileFactory = Callable[..., ReconcileRig]
@@ -205,7 +208,72 @@ async def test_labels_are_cleaned_like_the_failure_counters(org: Org) -> None:
 # --- failures and rate limits ---------------------------------------------------------------
 
 
-async def test_a_failed_reading_keeps_the_last_one_and_backs_off(
+@pytest.mark.parametrize("fault", [500, RESET], ids=["500", "reset"])
+async def test_a_reading_completes_when_every_fifth_request_fails(org: Org, fault: int) -> None:
+    """Each failed request alone is tried again: every mapping is read, nothing twice."""
+    e = org.emulator
+    for a in range(20):
+        app = e.add_app(f"App {a}")
+        for m in range(5):
+            e.add_mapping(
+                app, e.add_group(f"Group {a}-{m}"), status="ERROR" if m == 0 else "ACTIVE"
+            )
+    e.apps_page_size = 5  # the listing takes pages: a failed page is not the whole listing
+    e.flaky(5, fault)
+    rig = org.rig()
+    await rig.reconciler.step()
+    assert rig.sample(LAST_SUCCESS) == org.time.now
+    found = statuses(rig)
+    assert len(found) == 100
+    assert sum(status == "ERROR" for status in found.values()) == 20
+    failed = [r for r in e.api_requests if r.status == fault]
+    # A reset drops aiohttp's own silent retry too (see Emulator.flaky): the client sees one.
+    seen = len(failed) if fault == 500 else len(failed) // 2
+    assert seen > 20
+    answered = [(r.path, tuple(sorted(r.query.items()))) for r in e.api_requests if r.status == 200]
+    assert len(answered) == len(set(answered))  # nothing read twice: no reading started over
+    assert sum(rig.family(RETRIES).values()) == seen
+    status = "500" if fault == 500 else "network_error"
+    assert sum(v for (_, s), v in rig.family(ERRORS).items() if s == status) == seen
+    by_endpoint = {endpoint: v for (component, endpoint), v in rig.family(RETRIES).items()}
+    assert by_endpoint["groups"] > 0 and by_endpoint["mappings"] > 0
+
+
+async def test_a_retry_waits_a_jittered_backoff_and_then_asks_the_rate_budget(org: Org) -> None:
+    e = org.emulator
+    e.add_mapping(e.add_app("Slack"), e.add_group("Engineering"))
+    e.fail_api_next(500, times=3)
+    rig = org.rig()
+    await rig.reconciler.step()
+    assert [r.status for r in e.api_requests[:4]] == [500, 500, 500, 200]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(e.api_requests[:4])]
+    assert 0 <= gaps[0] <= 1 and 0 <= gaps[1] <= 2 and 0 <= gaps[2] <= 4  # full jitter
+    assert len(set(gaps)) == 3  # drawn, not fixed
+    assert rig.sample(RETRIES, {"component": "reconciler", "endpoint": "apps"}) == 3
+
+    # The failed answer said the bucket is down to the reserve: the retry waits for its reset.
+    again = org.rig(owner="again")
+    await rig.reconciler.close()
+    e.use_quota(e.bucket_limits["apps"] // 2, bucket="apps")
+    reset = (org.time.now // 60 + 1) * 60
+    e.fail_api_next(503)
+    before = len(e.api_requests)
+    await again.reconciler.step()
+    failed, retry = e.api_requests[before : before + 2]
+    assert failed.status == 503 and retry.status == 200 and retry.at >= reset
+
+
+async def test_a_4xx_is_not_tried_again(org: Org) -> None:
+    org.emulator.add_app("Slack")
+    org.emulator.fail_api_next(404)
+    rig = org.rig()
+    await rig.reconciler.step()
+    assert len(org.emulator.api_requests) == 1
+    assert sum(rig.family(RETRIES).values()) == 0
+    assert rig.sample(LAST_SUCCESS) == 0
+
+
+async def test_a_reading_that_fails_for_good_keeps_the_last_one_and_backs_off(
     org: Org, caplog: pytest.LogCaptureFixture
 ) -> None:
     e = org.emulator
@@ -213,19 +281,45 @@ async def test_a_failed_reading_keeps_the_last_one_and_backs_off(
     rig = org.rig()
     await rig.reconciler.step()
     before, read_at = rig.family(STATUS), rig.sample(LAST_SUCCESS)
-    assert read_at is not None
+    reasons, pushes = rig.family(REASON), rig.family(LAST_PUSH)
+    assert read_at is not None and before
     org.time.now += 300
-    e.fail_api_next(503, times=2)
-    waits = [await rig.reconciler.step() for _ in range(2)]
-    assert 0.5 <= waits[0] <= 1 and 1 <= waits[1] <= 2
-    assert rig.sample(ERRORS, {"endpoint": "apps", "status": "503"}) == 2
-    assert rig.family(STATUS) == before  # the last complete reading stays
+    e.fail_api_next(503, times=2 * ATTEMPTS)  # two readings' worth: every try of the first request
+    waits = []
+    for _ in range(2):
+        started = org.time.now
+        waits.append(await rig.reconciler.step())
+        assert org.time.now - started <= 31  # the retries' backoff, at most 1+2+4+8+16 s
+    assert 0.5 <= waits[0] <= 1 and 1 <= waits[1] <= 2  # then the step's own backoff
+    assert rig.sample(ERRORS, {"endpoint": "apps", "status": "503"}) == 2 * ATTEMPTS
+    assert rig.sample(RETRIES, {"component": "reconciler", "endpoint": "apps"}) == 2 * (
+        ATTEMPTS - 1
+    )
+    # The last complete reading stays exposed, and says how old it is.
+    assert rig.family(STATUS) == before
+    assert rig.family(REASON) == reasons and rig.family(LAST_PUSH) == pushes
     assert rig.sample(LAST_SUCCESS) == read_at
     await rig.reconciler.step()
     assert rig.sample(LAST_SUCCESS) == org.time.now > read_at
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("Group push mapping reconciliation failing") == 1
     assert messages.count("Group push mapping reconciliation recovered") == 1
+
+
+async def test_a_replica_that_loses_the_lease_while_failing_stops_exposing_the_mappings(
+    org: Org,
+) -> None:
+    e = org.emulator
+    e.add_mapping(e.add_app("Slack"), e.add_group("Engineering"))
+    rig = org.rig(owner="a")
+    await rig.reconciler.step()
+    e.fail_api_next(503, times=ATTEMPTS)
+    await rig.reconciler.step()
+    assert statuses(rig) == {("Slack", "Engineering"): "ACTIVE"}  # the last reading, kept
+    org.time.now += 31  # the lease lapsed (a store outage, a paused process)
+    assert await org.store.acquire_lease(LEASE_NAME, "b", 30.0, org.time.now)
+    assert await rig.reconciler.step() == 10.0
+    assert rig.family(STATUS) == {} and rig.sample(LAST_SUCCESS) is None
 
 
 async def test_a_missing_scope_is_named_and_does_not_stop_the_poller(

@@ -3,7 +3,8 @@
 Only the replica that holds a job's lease talks to Okta for it, so only it exposes the
 job's gauges: a standby replica shows its counters and nothing else, rather than an
 `okta_api_up 0` that would read as an outage, or mapping states it did not read.
-Dashboards take `max without (instance)`.
+Dashboards take `max without (instance)`. The retry counter is one family for both jobs,
+so it is one collector that both report to.
 """
 
 from __future__ import annotations
@@ -128,3 +129,28 @@ class ReconcileMetrics(Collector):
         yield family(catalogue.MAPPING_STATUS, self.series.status)
         yield family(catalogue.MAPPING_ERROR_REASON, self.series.reasons)
         yield family(catalogue.MAPPING_LAST_PUSH, self.series.last_push)
+
+
+# Every (component, endpoint) a retry can be counted under: from 0, so increase() sees the first.
+RETRY_KEYS: tuple[tuple[str, str], ...] = (
+    ("poller", "logs"),
+    ("reconciler", "apps"),
+    ("reconciler", "mappings"),
+    ("reconciler", "groups"),
+)
+
+
+class RetryMetrics(Collector):
+    """Requests to Okta tried again after a transient failure, by component and endpoint."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.retries: dict[tuple[str, ...], float] = dict.fromkeys(RETRY_KEYS, 0.0)
+        if registry is not None:
+            registry.register(self)
+
+    def retried(self, component: str, endpoint: str) -> None:
+        key = (component, endpoint)
+        self.retries[key] = self.retries.get(key, 0.0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        yield family(catalogue.OKTA_RETRIES, self.retries)

@@ -10,8 +10,12 @@ time re-reads or skips events, research/okta.md section 6). So:
   failed request or commit never moves it;
 - only the replica holding the `poller` lease polls; it renews the lease while it waits
   and gives it up on shutdown, so a standby takes over within one lease period;
-- Okta's rate limits, 5xx answers and timeouts decide the wait before the next request,
-  and each kind of failure is logged when it starts and when it ends, not per retry.
+- a 5xx, timeout or connection error is tried again at once within the step, the same
+  next link, after a full-jitter backoff within the rate budget (exporter/okta/retry.py,
+  up to `retry.ATTEMPTS` tries): a flaky Okta costs a few seconds, not a failed poll;
+- a request that still fails, a 429 and a 4xx end the step and decide the wait before the
+  next one (Okta's reset, or a backoff up to 5 minutes), and each kind of failure is
+  logged when it starts and when it ends, not per retry.
 
 `step` does one request and says how long to wait; `run` loops it. Tests drive `step`
 directly, with the clock and sleep injected.
@@ -33,18 +37,21 @@ import orjson
 from exporter.config import Config, PollSince
 from exporter.events import parse_log_events
 from exporter.ledger import Ledger
-from exporter.okta.client import OktaClient, make_client
+from exporter.okta import endpoints
+from exporter.okta.client import OktaClient, Page, make_client
 from exporter.okta.errors import ApiError, OktaError
 from exporter.okta.lease import LEASE_TTL, Lease, process_id
-from exporter.okta.metrics import PollMetrics
+from exporter.okta.metrics import PollMetrics, RetryMetrics
 from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url
 from exporter.okta.ratelimit import FailureStreak, RateBudget, pace
+from exporter.okta.retry import Retries
 from exporter.selfmetrics import SelfMetrics
 from exporter.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 SOURCE: Final = "poller"
+COMPONENT: Final = "poller"  # the retry counter's component label
 CURSOR_KEY: Final = "poller.cursor"
 LEASE_NAME: Final = "poller"
 # After an upgrade changes the filter, the old cursor cannot be reused: start a new query
@@ -121,9 +128,11 @@ class Poller:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         owner: str | None = None,
+        retries: RetryMetrics | None = None,
     ) -> None:
         self.client = client
         self.metrics = metrics
+        self.retries = retries if retries is not None else RetryMetrics()
         self._store = store
         self._ledger = ledger
         self._settings = settings
@@ -148,6 +157,7 @@ class Poller:
         self_metrics: SelfMetrics | None = None,
         clock: Callable[[], float] = time.time,
         budget: RateBudget | None = None,
+        retries: RetryMetrics | None = None,
     ) -> Poller:
         """The poller `serve` runs when --okta.org-url is set."""
         if config.okta_org_url is None:
@@ -159,7 +169,10 @@ class Poller:
             interval=config.okta_poll_interval,
             rate_share=config.okta_rate_limit_share,
         )
-        return cls(client, store, ledger, metrics, settings, self_metrics=self_metrics, clock=clock)
+        return cls(
+            client, store, ledger, metrics, settings,
+            self_metrics=self_metrics, clock=clock, retries=retries,
+        )  # fmt: skip
 
     # --- one request ------------------------------------------------------------------------
 
@@ -173,10 +186,13 @@ class Poller:
         except StoreError as exc:
             return self._failed("storage", f"storage: {exc}", logging.ERROR)
         try:
-            page = await self.client.get_page(url)
+            page = await self._get_page(url)
         except OktaError as exc:
             level = logging.ERROR if isinstance(exc, ApiError) else logging.WARNING
             return self._failed(f"{type(exc).__name__}:{exc.status}", str(exc), level, exc)
+        if page is None:  # the lease was lost while waiting to try again
+            self._held(False)
+            return self._settings.lease_ttl / 3
         self.metrics.up = 1.0
         batch = parse_log_events(page.items)
         if self._self_metrics is not None:
@@ -209,6 +225,28 @@ class Poller:
         if len(page.items) < PAGE_LIMIT:
             return max(self._settings.interval, paced)  # caught up: wait for new events
         return paced
+
+    async def _get_page(self, url: str) -> Page | None:
+        """The page at `url`, the same link tried again after a transient failure.
+
+        Each retry waits a full-jitter backoff, or longer if the budget asks (the failed
+        answer's rate-limit headers count too), renewing the lease meanwhile. None when the
+        lease was lost while waiting.
+        """
+        tries = Retries(self._rng)
+        bucket = endpoints.LOGS.bucket
+        while True:
+            try:
+                return await self.client.get_page(url)
+            except OktaError as exc:
+                backoff = tries.after(exc)
+                if backoff is None:
+                    raise
+            self.retries.retried(COMPONENT, endpoints.LOGS.name)
+            budget = self.client.budget.delay(bucket, self._settings.rate_share, self._clock())
+            await self._lease.wait(max(backoff, budget), self._sleep, self._clock)
+            if not self._lease.held:
+                return None
 
     # --- the lease --------------------------------------------------------------------------
 

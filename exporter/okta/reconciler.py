@@ -19,10 +19,14 @@ come from the same token and org. Before each request it asks the org's shared
 back while the poller is being refused (a 429 to the poller: the poller goes first). It
 sends one request at a time. A 429 of its own is waited out and the request tried again.
 
-Only the replica holding the `reconciler` lease reads the mappings (and exposes them). A
-failed request other than a 429 ends the reading: the series keep the last complete
-reading (their age is `okta_group_push_exporter_reconcile_last_success_timestamp_seconds`)
-and the next try comes after a backoff.
+A 5xx, timeout or connection error is tried again too, that request alone (exporter/okta/
+retry.py: up to `retry.ATTEMPTS` tries with full-jitter backoff, each asking the budget
+again): what the reading fetched so far, and the group names cached, are kept. A request
+that still fails, or fails in a way a retry cannot fix (a 4xx), ends the reading: the
+series keep the last complete reading (their age is
+`okta_group_push_exporter_reconcile_last_success_timestamp_seconds`) and the next try comes
+after a backoff. Only the replica holding the `reconciler` lease reads the mappings and
+exposes them: one that loses the lease stops exposing them at once, whatever it read.
 """
 
 from __future__ import annotations
@@ -55,8 +59,9 @@ from exporter.okta.grouppush import (
     parse_mappings,
 )
 from exporter.okta.lease import LEASE_TTL, Lease, process_id
-from exporter.okta.metrics import ReconcileMetrics
+from exporter.okta.metrics import ReconcileMetrics, RetryMetrics
 from exporter.okta.ratelimit import FailureStreak, RateBudget
+from exporter.okta.retry import Retries
 from exporter.reconcile import Disagreement, MappingState, Tracker, describe, disagreements, series
 from exporter.state import MetricState
 from exporter.store.base import Store, StoreError
@@ -64,6 +69,7 @@ from exporter.store.base import Store, StoreError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+COMPONENT: Final = "reconciler"  # the retry counter's component label
 LEASE_NAME: Final = "reconciler"
 SCOPES: Final = " ".join(dict.fromkeys(endpoints.APPS.scopes + endpoints.MAPPINGS.scopes))
 GROUP_NAME_TTL: Final = 6 * 3600.0
@@ -126,14 +132,16 @@ class Reconciler:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         owner: str | None = None,
+        retries: RetryMetrics | None = None,
     ) -> None:
         self.client = client
         self.metrics = metrics
+        self.retries = retries if retries is not None else RetryMetrics()
         self._state = state
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
-        rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._rng = rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.owner = owner or process_id()
         self._lease = Lease(store, LEASE_NAME, self.owner, settings.lease_ttl)
         self._groups = GroupNames(settings.group_name_ttl, rng)
@@ -150,6 +158,7 @@ class Reconciler:
         *,
         clock: Callable[[], float] = time.time,
         budget: RateBudget | None = None,
+        retries: RetryMetrics | None = None,
     ) -> Reconciler:
         """The reconciler `serve` runs with --okta.org-url and a --okta.mappings-interval."""
         if config.okta_org_url is None:
@@ -161,7 +170,7 @@ class Reconciler:
             rate_share=config.okta_rate_limit_share,
             labels=LabelPolicy.from_config(config),
         )
-        return cls(client, store, state, metrics, settings, clock=clock)
+        return cls(client, store, state, metrics, settings, clock=clock, retries=retries)
 
     # --- one reading ------------------------------------------------------------------------
 
@@ -232,19 +241,30 @@ class Reconciler:
         return items
 
     async def _request(self, url: str, fetch: Callable[[str], Awaitable[T]]) -> T:
-        """One request when the budget allows it; a 429 is waited out and tried again."""
+        """One request when the budget allows it, tried again after a 429 or a transient failure.
+
+        A 429 is waited out until Okta's reset (also one of the token endpoint, which the
+        budget does not see); a 5xx, timeout or network error after a full-jitter backoff.
+        Each try asks the budget first: a retry is a request like any other.
+        """
         endpoint = endpoint_of(url)
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
+        refused = 0
+        tries = Retries(self._rng)
+        while True:
             await self._when_allowed(endpoint.bucket)
             try:
                 return await fetch(url)
             except OktaError as exc:
                 self.metrics.error(endpoint.name, exc.status)
-                if not isinstance(exc, RateLimited) or attempt == RATE_LIMIT_RETRIES:
+                if isinstance(exc, RateLimited) and refused < RATE_LIMIT_RETRIES:
+                    refused += 1
+                    delay = exc.retry_in
+                elif (backoff := tries.after(exc)) is not None:
+                    self.retries.retried(COMPONENT, endpoint.name)
+                    delay = backoff
+                else:
                     raise
-                # Also a 429 of the token endpoint, which the budget does not see.
-                await self._lease.wait(exc.retry_in, self._sleep, self._clock)
-        raise AssertionError("unreachable")  # pragma: no cover
+            await self._lease.wait(delay, self._sleep, self._clock)
 
     async def _when_allowed(self, bucket: str) -> None:
         """Wait until the budget allows a request to `bucket`, holding the lease meanwhile."""

@@ -511,7 +511,9 @@ class Emulator:
         flaky = self._flaky(request)
         if flaky is not None:
             error = orjson.dumps(INTERNAL_ERROR)
-            return web.Response(status=flaky or 500, body=error, headers=headers)
+            return web.Response(
+                status=flaky or 500, body=error, headers=headers, content_type="application/json"
+            )
         if self.faults:
             fault = self.faults.popleft()
             if fault.status == 0:

@@ -17,7 +17,7 @@ from exporter.okta.auth import OAuthAuth
 from exporter.okta.errors import ApiError
 from exporter.okta.query import bounded_url, iso, log_filter, polling_url
 from tests.conftest import NOW, FakeTime
-from tests.okta_emulator import Emulator, FilterError, log_event, parse_filter
+from tests.okta_emulator import RESET, Emulator, FilterError, log_event, parse_filter
 
 MEMBERSHIP = "application.provision.group_membership.add"
 
@@ -181,3 +181,33 @@ async def test_a_token_without_the_scope_is_refused_403(
                          scopes="okta.apps.read")  # fmt: skip
         with pytest.raises(ApiError, match=r"invalid_scope.*grant okta\.apps\.read"):
             await more.authorize(plain, "GET", url)
+
+
+async def test_a_flaky_org_fails_every_nth_request_of_any_api(
+    org_url: str, emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    group = emulator.add_group("Engineering")
+    emulator.flaky(3)
+    urls = [f"{org_url}/api/v1/apps", f"{org_url}/api/v1/groups/{group}"] * 2
+    urls += [polling_url(org_url, NOW - 60)] * 2
+    statuses, bodies = [], []
+    for url in urls:
+        async with session.get(url) as answer:
+            statuses.append(answer.status)
+            bodies.append(await answer.json())
+    assert statuses == [200, 200, 500, 200, 200, 500]  # counted across the APIs
+    assert bodies[2]["errorCode"] == bodies[5]["errorCode"] == "E0000009"
+
+
+async def test_a_reset_drops_the_connection_and_aiohttps_own_retry_of_it(
+    org_url: str, emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    emulator.flaky(3, RESET)
+    for _ in range(2):
+        async with session.get(f"{org_url}/api/v1/apps") as answer:
+            assert answer.status == 200
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await session.get(f"{org_url}/api/v1/apps")  # no answer: dropped, then its retry too
+    async with session.get(f"{org_url}/api/v1/apps") as answer:
+        assert answer.status == 200
+    assert [r.status for r in emulator.api_requests] == [200, 200, RESET, RESET, 200]

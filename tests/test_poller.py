@@ -275,6 +275,28 @@ async def test_5xx_past_the_retries_backs_off_exponentially_logs_once_and_loses_
     assert messages.count("System Log polling recovered") == 1
 
 
+async def test_a_poller_that_loses_the_lease_while_waiting_to_retry_stops_asking(
+    okta: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_sleep = okta.time.sleep
+
+    async def paused_and_overtaken(seconds: float) -> None:
+        """The wait took long (a paused process): another replica took the lease meanwhile."""
+        await fake_sleep(seconds)
+        okta.time.now += 60
+        await okta.store.release_lease(LEASE_NAME, "a")
+        assert await okta.store.acquire_lease(LEASE_NAME, "b", 30.0, okta.time.now)
+
+    monkeypatch.setattr(okta.time, "sleep", paused_and_overtaken)
+    okta.emulator.add(failure(1))
+    okta.emulator.fail_next(503)
+    rig = okta.rig(owner="a")
+    assert await rig.poller.step() == 10.0  # a third of the lease: ask for it again then
+    assert [r.status for r in okta.emulator.requests] == [503]  # not tried again without it
+    assert rig.sample(UP) is None  # a standby shows no gauges
+    assert await okta.store.get_meta(CURSOR_KEY) is None
+
+
 @pytest.mark.parametrize("fault", [500, RESET], ids=["500", "reset"])
 async def test_a_flaky_org_is_read_whole_every_event_once_and_the_cursor_saved(
     okta: Setup, fault: int

@@ -190,6 +190,8 @@ class Poller:
         except OktaError as exc:
             level = logging.ERROR if isinstance(exc, ApiError) else logging.WARNING
             return self._failed(f"{type(exc).__name__}:{exc.status}", str(exc), level, exc)
+        except StoreError as exc:  # renewing the lease between tries
+            return self._failed("storage", f"storage: {exc}", logging.ERROR)
         if page is None:  # the lease was lost while waiting to try again
             self._held(False)
             return self._settings.lease_ttl / 3
@@ -230,8 +232,8 @@ class Poller:
         """The page at `url`, the same link tried again after a transient failure.
 
         Each retry waits a full-jitter backoff, or longer if the budget asks (the failed
-        answer's rate-limit headers count too), renewing the lease meanwhile. None when the
-        lease was lost while waiting.
+        answer's rate-limit headers count too), and goes only if the lease is still ours
+        (renewed as usual, once a third of its life has passed). None when it is not.
         """
         tries = Retries(self._rng)
         bucket = endpoints.LOGS.bucket
@@ -245,7 +247,7 @@ class Poller:
             self.retries.retried(COMPONENT, endpoints.LOGS.name)
             budget = self.client.budget.delay(bucket, self._settings.rate_share, self._clock())
             await self._lease.wait(max(backoff, budget), self._sleep, self._clock)
-            if not self._lease.held:
+            if not await self._lease.hold(self._clock()):
                 return None
 
     # --- the lease --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Final
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -132,7 +133,7 @@ class ReconcileMetrics(Collector):
 
 
 # Every (component, endpoint) a retry can be counted under: from 0, so increase() sees the first.
-RETRY_KEYS: tuple[tuple[str, str], ...] = (
+RETRY_KEYS: Final[tuple[tuple[str, str], ...]] = (
     ("poller", "logs"),
     ("reconciler", "apps"),
     ("reconciler", "mappings"),

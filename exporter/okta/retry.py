@@ -29,7 +29,7 @@ from exporter.okta.errors import OktaError, RateLimited, TransientError
 # fails the request within half a minute and the job's own backoff and staleness take over.
 ATTEMPTS: Final = 6
 BASE: Final = 1.0  # seconds: the first retry's window
-CAP: Final = 30.0  # seconds: no single wait is longer
+CAP: Final = 30.0  # seconds: no single wait is longer (it binds only if ATTEMPTS grows past 6)
 
 
 def transient(error: OktaError) -> bool:

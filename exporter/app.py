@@ -28,6 +28,7 @@ from exporter.appkeys import (
 from exporter.background import StoreUpkeep, every, stop
 from exporter.basicauth import BasicAuth
 from exporter.config import Config
+from exporter.exemplars import Exemplars
 from exporter.exposition import Exposition, GovernanceCollector
 from exporter.health import Health
 from exporter.hooksecret import load_or_generate
@@ -77,7 +78,8 @@ def make_app(
     app[HEALTH] = health
     app[AUTH] = auth = HookAuth(config.hook_secrets)
     app[STATE] = state
-    app[EXPOSITION] = Exposition(state, registry)
+    newest = Exemplars()
+    app[EXPOSITION] = Exposition(state, registry, newest)
     app[LEDGER] = ledger = Ledger(
         store,
         state,
@@ -86,6 +88,7 @@ def make_app(
         clock,
         policy=LabelPolicy.from_config(config),
         series_ttl=config.series_ttl,
+        exemplars=newest,
     )
 
     async def load_secrets() -> None:

@@ -28,10 +28,12 @@ from prometheus_client.openmetrics.exposition import (
     escape_metric_name,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Exemplar as ClientExemplar
 from prometheus_client.utils import floatToGoString
 
-from exporter import catalogue, mapping
+from exporter import catalogue, exemplars, mapping
 from exporter.catalogue import MetricSpec, MetricType
+from exporter.exemplars import Exemplars
 from exporter.state import Labels, MetricState
 
 # Lines joined per slice: about 250 KB of text, well under a millisecond to join and to
@@ -52,15 +54,23 @@ def _family(spec: MetricSpec) -> CounterMetricFamily | GaugeMetricFamily:
     return GaugeMetricFamily(spec.family, spec.help, labels=spec.labels)
 
 
-def family(spec: MetricSpec, values: Mapping[Labels, float]) -> Metric:
+def family(
+    spec: MetricSpec, values: Mapping[Labels, float], newest: Exemplars | None = None
+) -> Metric:
     """One family named by the catalogue, with a sample per label values.
 
     For the families a collector on the registry renders (the reconciler's): the cached
-    renderer below covers only the event-derived ones.
+    renderer below covers only the event-derived ones. With `newest`, failure counters
+    carry their exemplars (exporter/exemplars.py).
     """
     metric = _family(spec)
     for labels, value in values.items():
-        metric.add_metric(list(labels), value)
+        held = newest.get(spec.name, labels) if newest is not None else None
+        if held is not None and isinstance(metric, CounterMetricFamily):
+            exemplar = ClientExemplar({exemplars.LABEL: held.uuid}, 1.0, held.published)
+            metric.add_metric(list(labels), value, exemplar=exemplar)
+        else:
+            metric.add_metric(list(labels), value)
     return metric
 
 
@@ -70,12 +80,13 @@ class StateCollector(Collector):
     Not served (it is the slow path); tests and benchmarks compare against it.
     """
 
-    def __init__(self, state: MetricState) -> None:
+    def __init__(self, state: MetricState, newest: Exemplars | None = None) -> None:
         self._state = state
+        self._newest = newest
 
     def collect(self) -> Iterator[Metric]:
         for spec in catalogue.EVENT_METRICS:
-            yield family(spec, self._state.series(spec.name))
+            yield family(spec, self._state.series(spec.name), self._newest)
         # Derived from state stored in another form (System Log poller issue).
         states = self._state.series(mapping.STATE_SERIES)
         yield family(catalogue.MAPPING_FAILING, mapping.failing(states))
@@ -181,8 +192,11 @@ class _Without(Collector):
 class Exposition:
     """The whole `/metrics` body, as a sequence of slices (see the module docstring)."""
 
-    def __init__(self, state: MetricState, registry: Collector) -> None:
+    def __init__(
+        self, state: MetricState, registry: Collector, newest: Exemplars | None = None
+    ) -> None:
         self._state = state
+        self._newest = newest
         self._specs = catalogue.EVENT_METRICS + catalogue.DERIVED_METRICS
         self._registry = _Without(registry, (spec.family for spec in self._specs))
         # Where each family's values are stored, and how a stored value becomes the sample's.
@@ -199,7 +213,13 @@ class Exposition:
             for spec in self._specs
         }
         self._rests: dict[str, dict[Labels, bytes]] = {spec.name: {} for spec in self._specs}
-        self._frozen: dict[str, list[bytes]] = {spec.name: [] for spec in self._specs}
+        # Failure counter lines with their exemplar, for OpenMetrics scrapes: rendered when
+        # the series changes (an exemplar changes only with its counter), so a scrape stays
+        # a join in either format. Only series this process saw an event for have one.
+        self._exemplified: dict[str, dict[Labels, bytes]] = {
+            name: {} for name in exemplars.METRICS if newest is not None
+        }
+        self._frozen: dict[tuple[str, bool], list[bytes]] = {}
         self._refreeze: set[str] = set()
         state.watch()
 
@@ -215,7 +235,8 @@ class Exposition:
         """
         while self._catch_up():
             yield b""
-        snapshot = {spec.name: self._snapshot(spec.name) for spec in self._specs}
+        om = fmt.openmetrics
+        snapshot = {spec.name: self._snapshot(spec.name, om) for spec in self._specs}
         for spec in self._specs:
             yield header(spec, fmt)
             name = sample_name(spec, fmt).encode()
@@ -242,6 +263,7 @@ class Exposition:
 
     def _rerender(self, spec: MetricSpec, changed: Iterable[Labels]) -> None:
         rests = self._rests[spec.name]
+        exemplified = self._exemplified.get(spec.name)
         stored, convert = self._sources[spec.name]
         values = self._state.series(stored)
         order = self._order[spec.name]
@@ -250,16 +272,33 @@ class Exposition:
             value = values.get(labels)
             if value is None:
                 rests.pop(labels, None)  # dropped by the series TTL
+                if exemplified is not None and self._newest is not None:
+                    exemplified.pop(labels, None)
+                    self._newest.forget(spec.name, labels)
                 continue
             if convert is not None:
                 value = convert(value)
             pairs = ",".join(f'{names[i]}="{escape_value(labels[i])}"' for i in order)
-            rests[labels] = f"{{{pairs}}} {format_value(value)}\n".encode()
+            rest = f"{{{pairs}}} {format_value(value)}"
+            rests[labels] = f"{rest}\n".encode()
+            if exemplified is not None and self._newest is not None:
+                held = self._newest.get(spec.name, labels)
+                if held is None:
+                    exemplified.pop(labels, None)
+                else:
+                    exemplified[labels] = f"{rest}{held.text()}\n".encode()
         self._refreeze.add(spec.name)
 
-    def _snapshot(self, name: str) -> list[bytes]:
+    def _snapshot(self, name: str, openmetrics: bool) -> list[bytes]:
         """The family's lines as an immutable list, copied only after a change."""
         if name in self._refreeze:
-            self._frozen[name] = list(self._rests[name].values())
+            self._frozen[(name, False)] = list(self._rests[name].values())
+            exemplified = self._exemplified.get(name)
+            if exemplified is not None:
+                self._frozen[(name, True)] = [
+                    exemplified.get(labels, line) for labels, line in self._rests[name].items()
+                ]
             self._refreeze.discard(name)
-        return self._frozen[name]
+        if openmetrics and name in self._exemplified:
+            return self._frozen.get((name, True), [])
+        return self._frozen.get((name, False), [])

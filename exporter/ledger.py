@@ -23,6 +23,7 @@ from exporter import catalogue, mapping
 from exporter.classify import Kind, classify
 from exporter.config import Config
 from exporter.events import Entity, Event
+from exporter.exemplars import Exemplars
 from exporter.health import Health
 from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
 from exporter.memo import Memo
@@ -309,8 +310,10 @@ class Ledger:
         *,
         policy: LabelPolicy = DEFAULT_POLICY,
         series_ttl: float | None = None,
+        exemplars: Exemplars | None = None,
     ) -> None:
         self._store = store
+        self._exemplars = exemplars
         self._health = health
         self._state = state
         self._metrics = metrics
@@ -372,6 +375,8 @@ class Ledger:
                     if not all(applied):
                         new = [u for u, is_new in zip(updates, applied, strict=True) if is_new]
                 self._state.apply_all(new)
+                if self._exemplars is not None:
+                    self._exemplars.note(new, now)
                 counted = len(new)
                 failures = counted
                 if _SUCCESS in kinds:

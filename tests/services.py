@@ -160,8 +160,10 @@ def start_prometheus(
     rule_files: list[Path] | None = None,
     alertmanagers: list[str] | None = None,
     interval: str = "1s",
+    features: tuple[str, ...] = (),
 ) -> Prometheus:
-    """Prometheus scraping `targets` (host:port) every `interval`, evaluating `rule_files`."""
+    """Prometheus scraping `targets` (host:port) every `interval`, evaluating `rule_files`,
+    with `--enable-feature` `features` (such as exemplar-storage)."""
     binary = require_binary("prometheus")
     port = free_port()
     config: dict[str, Any] = {
@@ -180,6 +182,7 @@ def start_prometheus(
         f"--config.file={config_path}",
         f"--storage.tsdb.path={workdir / 'tsdb'}",
         f"--web.listen-address=127.0.0.1:{port}",
+        *(f"--enable-feature={feature}" for feature in features),
     ]
     service = start("prometheus", argv, port, workdir, "/-/ready")
     return Prometheus(service.name, service.port, service.process, service.log_path)

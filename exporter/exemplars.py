@@ -1,0 +1,80 @@
+"""The newest Okta event behind each failure counter, for OpenMetrics exemplars. Pure.
+
+A spike on a dashboard is a count; the on-call wants the event behind it. In the
+OpenMetrics exposition each failure counter carries an exemplar `{event_uuid="..."}` naming
+the LogEvent with the newest `published` time that incremented it, so a Grafana panel with
+exemplars on links a point to the exact System Log entry. The text format has no exemplars
+and stays as it is.
+
+Kept per process: after a restart, or on a replica that did not receive the event, a series
+shows no exemplar until its next failure. Bounded by the series the state exposes: the
+exposition forgets an exemplar when its series is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from exporter import catalogue
+from exporter.state import Series, Update
+
+LABEL: Final = "event_uuid"
+# The failure counters: an exemplar names one event, and only these count events.
+METRICS: Final = frozenset(
+    spec.name
+    for spec in (catalogue.FAILURES, catalogue.FAILURES_BY_KIND, catalogue.FAILURE_REASONS)
+)
+# OpenMetrics caps an exemplar's label set at 128 UTF-8 characters; Okta's uuids have 36.
+# A longer "uuid" (a forged body) gets no exemplar rather than a scrape Prometheus refuses.
+MAX_UUID: Final = 128 - len(LABEL)
+
+
+@dataclass(frozen=True, slots=True)
+class Exemplar:
+    """One event: its uuid and Okta's published time (epoch seconds)."""
+
+    uuid: str
+    published: float
+
+    def text(self) -> str:
+        """The exemplar as prometheus_client's OpenMetrics encoder writes it, leading space
+        included: ` # {event_uuid="..."} 1.0 <published>`."""
+        value = self.uuid.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+        return f' # {{{LABEL}="{value}"}} 1.0 {self.published}'
+
+
+class Exemplars:
+    """The newest event per failure counter series."""
+
+    def __init__(self) -> None:
+        self._newest: dict[Series, Exemplar] = {}
+
+    def note(self, updates: Iterable[Update], now: float) -> None:
+        """Remember the events of counted updates; `now` stands in for a missing time.
+
+        The newest by Okta's published time wins, so an exemplar's timestamp never goes
+        back (Prometheus refuses out-of-order exemplars) whatever order events arrive in.
+        """
+        for update in updates:
+            if not update.kind.is_failure or len(update.uuid) > MAX_UUID:
+                continue
+            published = update.rank if update.rank is not None else now
+            for series in update.increments:
+                if series[0] not in METRICS:
+                    continue
+                held = self._newest.get(series)
+                if held is None or published >= held.published:
+                    self._newest[series] = Exemplar(update.uuid, published)
+
+    def get(self, name: str, labels: tuple[str, ...]) -> Exemplar | None:
+        """The exemplar of one series, if this process counted an event for it."""
+        return self._newest.get((name, labels))
+
+    def forget(self, name: str, labels: tuple[str, ...]) -> None:
+        """Drop a series' exemplar (the series itself was dropped)."""
+        self._newest.pop((name, labels), None)
+
+    def __len__(self) -> int:
+        return len(self._newest)

@@ -244,7 +244,9 @@ async def test_caps_and_policy_govern_failure_reasons_and_mapping_state_too() ->
         max_values=3, policy=LabelPolicy(filters={"group": Filter(deny=re.compile("tmp-.*"))})
     )
     exposition = Exposition(state, registry)
-    pushed = msgspec.structs.replace(by("ok-Box", app="Box", group="Eng"), event_type=PUSHED)
+    pushed = msgspec.structs.replace(
+        by("ok-Box", app="Box", group="Eng"), event_type=PUSHED, outcome="SUCCESS"
+    )
     batch = [
         *(by(f"f-{app}", app=app, group=group) for app, group in
           [("Slack", "Eng"), ("Zoom", "Ops"), ("AWS", "tmp-1"), ("Okta", "Eng")]),

@@ -35,6 +35,7 @@ from exporter.events import parse_log_events
 from exporter.ledger import Ledger
 from exporter.okta.client import OktaClient, make_client
 from exporter.okta.errors import ApiError, OktaError
+from exporter.okta.hookdelivery import ours
 from exporter.okta.lease import LEASE_TTL, Lease, process_id
 from exporter.okta.metrics import PollMetrics
 from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url
@@ -103,6 +104,7 @@ class PollSettings:
     interval: float = 30.0
     rate_share: float = 0.5
     lease_ttl: float = LEASE_TTL
+    event_hook_id: str | None = None  # whose event_hook.delivery failures count (None: all)
 
 
 class Poller:
@@ -158,6 +160,7 @@ class Poller:
             since=config.okta_poll_since,
             interval=config.okta_poll_interval,
             rate_share=config.okta_rate_limit_share,
+            event_hook_id=config.okta_event_hook_id,
         )
         return cls(client, store, ledger, metrics, settings, self_metrics=self_metrics, clock=clock)
 
@@ -178,7 +181,7 @@ class Poller:
             level = logging.ERROR if isinstance(exc, ApiError) else logging.WARNING
             return self._failed(f"{type(exc).__name__}:{exc.status}", str(exc), level, exc)
         self.metrics.up = 1.0
-        batch = parse_log_events(page.items)
+        batch = parse_log_events(ours(page.items, self._settings.event_hook_id))
         if self._self_metrics is not None:
             for skipped in batch.skipped:
                 self._self_metrics.invalid_event(SOURCE, skipped.reason)
@@ -190,6 +193,7 @@ class Poller:
         except StoreError as exc:
             return self._failed("storage", f"storage: {exc}", logging.ERROR)
         self.metrics.succeeded(now, newest)
+        self.metrics.hook_delivery_failures += recorded.hook_delivery_failures
         self._streak.recovered()
         if batch.events or batch.skipped:
             log.info(
@@ -202,6 +206,7 @@ class Poller:
                         "duplicates": recorded.duplicates,
                         "ignored": recorded.ignored,
                         "skipped": len(batch.skipped),
+                        "hook_delivery_failures": recorded.hook_delivery_failures,
                     }
                 },
             )

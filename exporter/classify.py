@@ -141,7 +141,9 @@ def classify_event(event: Event) -> Kind:
 
 def failure_only_types() -> tuple[str, ...]:
     """The types that matter only with outcome FAILURE (they log every success too)."""
-    return tuple(sorted(t for t, row in CATALOGUE.items() if row.otherwise is _I and row != _IGNORE))
+    return tuple(
+        sorted(t for t, row in CATALOGUE.items() if row.otherwise is _I and row != _IGNORE)
+    )
 
 
 def subscribed_types() -> tuple[str, ...]:

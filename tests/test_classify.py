@@ -10,51 +10,51 @@ from tests.conftest import payload
 
 CATALOG = [e["id"] for e in payload("okta-event-types_group-push-subset.json")["eventTypes"]]
 T, R, S = Kind.TERMINAL_FAILURE, Kind.RETRIED_FAILURE, Kind.SUCCESS
-E, U, H, I = Kind.MAPPING_ENDED, Kind.USERS_IGNORED, Kind.HOOK_DELIVERY_FAILED, Kind.IGNORED
+E, U, H, N = Kind.MAPPING_ENDED, Kind.USERS_IGNORED, Kind.HOOK_DELIVERY_FAILED, Kind.IGNORED
 PP = "application.provision.group_push."
 
 # One row per catalogue entry: (Kind with outcome FAILURE, Kind with outcome SUCCESS).
 EXPECTED: dict[str, tuple[Kind, Kind]] = {
-    "app.user_management": (I, I),
-    "app.user_management.grouppush.mapping.created.from.rule": (I, I),
+    "app.user_management": (N, N),
+    "app.user_management.grouppush.mapping.created.from.rule": (N, N),
     "app.user_management.grouppush.mapping.created.from.rule.error.duplicate": (T, T),
     "app.user_management.grouppush.mapping.created.from.rule.error.validation": (T, T),
     "app.user_management.grouppush.mapping.created.from.rule.errors": (T, T),
     "app.user_management.grouppush.mapping.okta.users.ignored": (U, U),
-    "application.provision.group.add": (R, I),
-    "application.provision.group.import": (I, I),
-    "application.provision.group.remove": (R, I),
-    "application.provision.group.update": (R, I),
-    "application.provision.group.verify_exists": (R, I),
-    "application.provision.group_membership.add": (R, I),
-    "application.provision.group_membership.import": (I, I),
-    "application.provision.group_membership.remove": (R, I),
-    "application.provision.group_membership.update": (R, I),
-    PP + "activate_mapping": (I, I),
-    PP + "deactivate_mapping": (I, E),
-    PP + "delete_appgroup": (I, E),
-    PP + "mapping.and.groups.deleted.rule.deleted": (I, E),
-    PP + "mapping.app.group.renamed": (I, I),
+    "application.provision.group.add": (R, N),
+    "application.provision.group.import": (N, N),
+    "application.provision.group.remove": (R, N),
+    "application.provision.group.update": (R, N),
+    "application.provision.group.verify_exists": (R, N),
+    "application.provision.group_membership.add": (R, N),
+    "application.provision.group_membership.import": (N, N),
+    "application.provision.group_membership.remove": (R, N),
+    "application.provision.group_membership.update": (R, N),
+    PP + "activate_mapping": (N, N),
+    PP + "deactivate_mapping": (N, E),
+    PP + "delete_appgroup": (N, E),
+    PP + "mapping.and.groups.deleted.rule.deleted": (N, E),
+    PP + "mapping.app.group.renamed": (N, N),
     PP + "mapping.app.group.renamed.failed": (T, T),
-    PP + "mapping.created": (I, I),
+    PP + "mapping.created": (N, N),
     PP + "mapping.created.from.rule.warning.duplicate.name": (T, T),
     PP + "mapping.created.from.rule.warning.duplicate.name.tobecreated": (T, T),
     PP + "mapping.created.from.rule.warning.upsertGroup.duplicate.name": (T, T),
-    PP + "mapping.deactivated.source.group.renamed": (I, E),
+    PP + "mapping.deactivated.source.group.renamed": (N, E),
     PP + "mapping.deactivated.source.group.renamed.failed": (T, T),
     PP + "mapping.update.or.delete.failed": (R, R),
     PP + "mapping.update.or.delete.failed.with.error": (T, T),
-    PP + "push_memberships": (I, S),
-    PP + "pushed": (I, S),
-    PP + "removed": (I, E),
-    PP + "updated": (I, S),
-    "event_hook.activated": (I, I),
-    "event_hook.created": (I, I),
-    "event_hook.deactivated": (I, I),
-    "event_hook.deleted": (I, I),
+    PP + "push_memberships": (N, S),
+    PP + "pushed": (N, S),
+    PP + "removed": (N, E),
+    PP + "updated": (N, S),
+    "event_hook.activated": (N, N),
+    "event_hook.created": (N, N),
+    "event_hook.deactivated": (N, N),
+    "event_hook.deleted": (N, N),
     "event_hook.delivery": (H, H),
-    "event_hook.updated": (I, I),
-    "event_hook.verified": (I, I),
+    "event_hook.updated": (N, N),
+    "event_hook.verified": (N, N),
 }
 
 
@@ -83,10 +83,10 @@ def test_imports_are_never_failures() -> None:
 
 def test_types_outside_the_catalogue_are_ignored() -> None:
     """No prefix matching: a type Okta adds is ignored until a row says otherwise."""
-    assert classify("application.provision.group.something_new", "FAILURE") is I
-    assert classify("application.provision.user.push", "FAILURE") is I
-    assert classify("user.session.start", "FAILURE") is I
-    assert classify("", "") is I
+    assert classify("application.provision.group.something_new", "FAILURE") is N
+    assert classify("application.provision.user.push", "FAILURE") is N
+    assert classify("user.session.start", "FAILURE") is N
+    assert classify("", "") is N
 
 
 def test_only_successes_and_ended_mappings_clear_failing_now() -> None:
@@ -103,8 +103,8 @@ def test_the_duplicate_name_warnings_have_reason_duplicate() -> None:
 
 def test_subscribed_types_are_exactly_the_types_not_ignored() -> None:
     """The System Log filter asks for this set: all outcomes, or FAILURE only."""
-    whatever = {t for t, (_, on_success) in EXPECTED.items() if on_success is not I}
-    failure_only = {t for t, (f, s) in EXPECTED.items() if s is I and f is not I}
+    whatever = {t for t, (_, on_success) in EXPECTED.items() if on_success is not N}
+    failure_only = {t for t, (f, s) in EXPECTED.items() if s is N and f is not N}
     assert set(subscribed_types()) == whatever
     assert set(failure_only_types()) == failure_only
     assert "event_hook.delivery" in whatever

@@ -25,7 +25,9 @@ def log_filter() -> str:
     among the others: Okta logs it when it could not deliver to an event hook.
     """
     terms = [f'eventType eq "{event_type}"' for event_type in subscribed_types()]
-    provisioning = " or ".join(f'eventType eq "{event_type}"' for event_type in failure_only_types())
+    provisioning = " or ".join(
+        f'eventType eq "{event_type}"' for event_type in failure_only_types()
+    )
     terms.append(f'(outcome.result eq "{FAILURE_OUTCOME}" and ({provisioning}))')
     return " or ".join(terms)
 

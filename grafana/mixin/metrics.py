@@ -34,6 +34,8 @@ RECONCILE_LAST_SUCCESS: Final = catalogue.RECONCILE_LAST_SUCCESS.name
 RECONCILE_DURATION: Final = catalogue.RECONCILE_DURATION.name
 RECONCILE_ERRORS: Final = catalogue.RECONCILE_ERRORS.name
 STATE_DISAGREEMENTS: Final = catalogue.STATE_DISAGREEMENTS.name
+# Okta's own event_hook.delivery failures, read by the poller (issue 14).
+HOOK_DELIVERY_FAILURES: Final = catalogue.HOOK_DELIVERY_FAILURES.name
 ERROR_STATUS: Final = "ERROR"  # the status label value of a broken mapping
 
 # name -> label names, as designed (shared event-derived state first, then per-process).

@@ -13,8 +13,8 @@ delivery nobody can attribute is safer seen than hidden). Unset, every hook's co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from exporter.classify import HOOK_DELIVERY_TYPE
 
@@ -36,8 +36,8 @@ def names_other_hook(item: object, hook_id: str) -> bool:
     return bool(hooks) and hook_id not in hooks
 
 
-def ours(items: Iterable[Any], hook_id: str | None) -> list[Any]:
+def ours(items: Sequence[object], hook_id: str | None) -> Sequence[object]:
     """`items` without the delivery failures of other event hooks (all when `hook_id` is None)."""
     if hook_id is None:
-        return list(items)
+        return items
     return [item for item in items if not names_other_hook(item, hook_id)]

@@ -74,7 +74,17 @@ MAPPING_FAILING: Final = MetricSpec(
     ("application", "group"),
 )
 
-EVENT_METRICS: Final = (FAILURES, FAILURES_BY_KIND, LAST_FAILURE, FAILURE_REASONS)
+# --- event-derived, from Okta's catalogue (issue 14) ---------------------------------------
+
+USERS_IGNORED: Final = MetricSpec(
+    "okta_group_push_users_ignored_total",
+    MetricType.COUNTER,
+    "Distinct events in which Okta ignored some users while pushing the group to the "
+    "application (app.user_management.grouppush.mapping.okta.users.ignored).",
+    ("application", "group"),
+)
+
+EVENT_METRICS: Final = (FAILURES, FAILURES_BY_KIND, LAST_FAILURE, FAILURE_REASONS, USERS_IGNORED)
 # Exposed from stored state that is kept in another form (exporter/mapping.py).
 DERIVED_METRICS: Final = (MAPPING_FAILING,)
 
@@ -89,7 +99,8 @@ DELIVERIES: Final = MetricSpec(
 EVENTS_RECEIVED: Final = MetricSpec(
     "okta_group_push_exporter_events_received_total",
     MetricType.COUNTER,
-    "Events read by source and kind (terminal, retried, success, ignored), duplicates included.",
+    "Events read by source and kind (terminal, retried, success, ended, users_ignored, "
+    "hook_delivery_failed, ignored), duplicates included.",
     ("source", "kind"),
 )
 DUPLICATES: Final = MetricSpec(
@@ -185,8 +196,16 @@ OKTA_API_UP: Final = MetricSpec(
     "1 when the last System Log request succeeded, else 0.",
 )
 
+HOOK_DELIVERY_FAILURES: Final = MetricSpec(
+    "okta_group_push_exporter_okta_hook_delivery_failures_total",
+    MetricType.COUNTER,
+    "Okta's event_hook.delivery events read from the System Log (each uuid once): deliveries "
+    "Okta gave up on, to the hook --okta.event-hook-id names, else to any event hook.",
+)
+
 POLL_METRICS: Final = (
     POLL_REQUESTS,
+    HOOK_DELIVERY_FAILURES,
     POLL_LAST_SUCCESS,
     POLL_LAG,
     RATE_LIMIT_REMAINING,

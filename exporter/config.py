@@ -103,6 +103,7 @@ class Config:
     okta_poll_interval: float = 30.0
     okta_rate_limit_share: float = 0.5
     okta_request_timeout: float = 60.0
+    okta_event_hook_id: str | None = None
     # Label governance (README "Label governance"); the pure rules live in exporter/labels.py.
     labels_max_values: int = 1000
     labels_max_series: int = 10_000
@@ -347,7 +348,26 @@ def parse_org_url(text: str) -> str:
         raise ValueError("expected the org's URL, such as https://example.okta.com")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValueError("expected only scheme and host, such as https://example.okta.com")
+    org, dot, domain = parts.hostname.partition(".")
+    if dot and org.endswith(ADMIN_SUFFIX) and domain in OKTA_DOMAINS:
+        # The Admin Console's address, which admins copy from their browser; the APIs
+        # answer on the org's own host.
+        own = f"{parts.scheme}://{org.removesuffix(ADMIN_SUFFIX)}.{domain}"
+        raise ValueError(f"this is the Admin Console's address: drop -admin, as in {own}")
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+ADMIN_SUFFIX: Final = "-admin"
+# Okta's own org domains (a custom domain has no -admin form).
+OKTA_DOMAINS: Final = frozenset({"okta.com", "oktapreview.com", "okta-emea.com"})
+
+
+def parse_hook_id(text: str) -> str:
+    """An Okta object id, as the Admin Console and the Event Hooks API show it."""
+    text = text.strip()
+    if not text.isascii() or not text.isalnum():
+        raise ValueError("expected an event hook id such as who8vt36qfNpCGz9H1e6")
+    return text
 
 
 def is_loopback(url: str) -> bool:
@@ -635,6 +655,13 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "The share of each Okta rate-limit bucket the exporter may use (0.5 or 50%%): the "
         "System Log's for the poller, the apps' and groups' for the mapping reconciler.",
         parse_share,
+    ),
+    Option(
+        "--okta.event-hook-id",
+        "okta_event_hook_id",
+        "Id of the Okta event hook that delivers to this exporter (who...): only its "
+        "failed deliveries count; unset, every event hook's do.",
+        parse_hook_id,
     ),
     Option(
         "--okta.request-timeout",

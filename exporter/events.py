@@ -92,6 +92,8 @@ class Batch:
     events: tuple[Event, ...]
     skipped: tuple[Skipped, ...] = ()
     delivery_id: str = ""
+    # Workflows cards that came without `Event Details`: their `Event ID` is the dedup key.
+    without_details: int = 0
 
 
 # --- small lenient readers -------------------------------------------------------------
@@ -559,4 +561,9 @@ def parse_workflows_payload(document: object) -> Batch:
     else:
         raise PayloadError("not a Workflows payload: expected a JSON object or a list of objects")
     events, skipped = _collect(items, parse_workflows_card)
-    return Batch(events=events, skipped=skipped)
+    without = sum(
+        1
+        for item in items
+        if isinstance(item, dict) and _event_details(_normalized(item).get("eventdetails")) is None
+    )
+    return Batch(events=events, skipped=skipped, without_details=without)

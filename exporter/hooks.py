@@ -136,9 +136,26 @@ async def okta_delivery(request: web.Request) -> web.Response:
     return await _ingest(request, "event_hook", parse_hook_body)
 
 
+# What this process has warned about already (a warning a flow would repeat per card).
+_warned: set[str] = set()
+NO_DETAILS_WARNING: Final = (
+    "a Workflows card arrived without Event Details: its Event ID becomes the dedup key, so "
+    "a failure that also arrives by event hook or System Log is counted twice; forward the "
+    "card's Event Details in the flow's HTTP request body (logged once per process)"
+)
+
+
+def _parse_cards(body: bytes) -> Batch:
+    batch = parse_workflows_payload(loads(body))
+    if batch.without_details and "no_details" not in _warned:
+        _warned.add("no_details")
+        log.warning(NO_DETAILS_WARNING, extra={"fields": {"cards": batch.without_details}})
+    return batch
+
+
 async def workflows_delivery(request: web.Request) -> web.Response:
     """POST /hooks/workflows: the "Group Push Failed" card's outputs, forwarded by a flow."""
-    return await _ingest(request, "workflows", lambda body: parse_workflows_payload(loads(body)))
+    return await _ingest(request, "workflows", _parse_cards)
 
 
 def add_routes(app: web.Application) -> None:

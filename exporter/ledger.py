@@ -47,6 +47,9 @@ _SUCCESS: Final = Kind.SUCCESS
 _TERMINAL: Final = Kind.TERMINAL_FAILURE
 _RETRIED: Final = Kind.RETRIED_FAILURE
 _IGNORED: Final = Kind.IGNORED
+_ENDED: Final = Kind.MAPPING_ENDED
+_USERS_IGNORED: Final = Kind.USERS_IGNORED
+_HOOK_DELIVERY: Final = Kind.HOOK_DELIVERY_FAILED
 _KINDS: Final = tuple(Kind)
 
 
@@ -54,10 +57,14 @@ def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> t
     """The series a failure or success event writes, before the caps. Pure.
 
     A failure: its three counters, then its last-failure time and mapping state. A success
-    only moves its mapping's state (exporter/mapping.py), under the same label policy.
+    or the end of a mapping only moves its mapping's state to not failing
+    (exporter/mapping.py), under the same label policy. Users ignored by a push count on
+    their mapping's own counter.
     """
-    if kind is Kind.SUCCESS:
+    if kind.clears_failing:
         return ((_STATE, policy.mapping(event)),)
+    if kind is Kind.USERS_IGNORED:
+        return ((_USERS_IGNORED_SERIES, policy.mapping(event)),)
     application, group, actor, event_type = policy.labels(event)
     # `reason` is a closed set (exporter/reasons.py); `application` is governed as anywhere.
     return (
@@ -91,8 +98,10 @@ class _Proposal:
 
     def __init__(self, series: tuple[Series, ...]) -> None:
         self.series = series
-        self.increments = series[:-2] if len(series) > 1 else ()
-        self.maxima = series[-2:] if len(series) > 1 else series
+        # `propose` puts the series kept as a maximum (times, mapping state) last.
+        split = len(series) - sum(1 for name, _ in series if name in _MAXIMA)
+        self.increments = series[:split]
+        self.maxima = series[split:]
         # The state's removal count when every series was last seen counted (see Planner).
         self.live = -1
 
@@ -122,12 +131,14 @@ class Planner:
 
     def __call__(self, event: Event, kind: Kind, now: float) -> Update:
         # Identity tests and `_value_`: Enum's hash and properties are Python code.
-        is_success = kind is _SUCCESS
+        is_success = kind is _SUCCESS or kind is _ENDED  # clears "failing now"
         if is_success:
             key: tuple[object, ...] = ("", event.application, event.group)
         elif kind is _TERMINAL or kind is _RETRIED:
             key = (kind._value_, event.event_type, event.application, event.group,
                    event.actor, event.mapping, event.reason, event.message)  # fmt: skip
+        elif kind is _USERS_IGNORED:
+            key = (kind._value_, event.application, event.group)
         else:
             return Update(event.uuid, kind)
         proposal = self._memo.get(key)
@@ -155,6 +166,8 @@ class Planner:
         if is_success:
             ((name, labels),) = maxima
             values = ((name, labels, encoded),)
+        elif not maxima:  # users ignored: a counter only
+            values = ()
         else:
             (last, last_labels), (state_name, state_labels) = maxima
             values = ((last, last_labels, published), (state_name, state_labels, encoded))
@@ -181,6 +194,8 @@ _BY_KIND: Final = catalogue.FAILURES_BY_KIND.name
 _REASONS: Final = catalogue.FAILURE_REASONS.name
 _LAST: Final = catalogue.LAST_FAILURE.name
 _STATE: Final = mapping.STATE_SERIES
+_USERS_IGNORED_SERIES: Final = catalogue.USERS_IGNORED.name
+_MAXIMA: Final = frozenset({_LAST, _STATE})
 
 
 # --- failure reasons (System Log poller issue) ---------------------------------------------
@@ -294,7 +309,8 @@ class Recorded:
     counted: int
     duplicates: int
     ignored: int
-    failures: int = 0  # of `counted`, how many were failures (the rest were successes)
+    failures: int = 0  # of `counted`, how many were failures
+    hook_delivery_failures: int = 0  # of `counted`, how many were event_hook.delivery
 
 
 class Ledger:
@@ -347,7 +363,8 @@ class Ledger:
         now = self._clock()
         updates: list[Update] = []
         capped: list[Update] = []  # updates the caps decided for: reservations, overflow
-        counted = failures = 0
+        counted = failures = hook_failures = 0
+        others = 0  # events of a kind that is neither a failure nor ignored
         async with self._gate.shared():
             try:
                 planner = self._planner
@@ -364,23 +381,18 @@ class Ledger:
                     count = kinds.count(kind)
                     if count:
                         self._metrics.event_received(source, kind._value_, count)
-                new = updates
-                if updates:
-                    try:
-                        applied = await self._store.commit(updates, now)
-                    except StoreError as exc:
-                        self._health.storage_failed("commit", exc)
-                        raise
-                    self._health.storage_ok()
-                    if not all(applied):
-                        new = [u for u, is_new in zip(updates, applied, strict=True) if is_new]
+                        if not (kind is _TERMINAL or kind is _RETRIED or kind is _IGNORED):
+                            others += count
+                new = await self._commit(updates, now)
                 self._state.apply_all(new)
                 if self._exemplars is not None:
                     self._exemplars.note(new, now)
                 counted = len(new)
                 failures = counted
-                if _SUCCESS in kinds:
-                    failures -= sum(1 for update in new if update.kind is _SUCCESS)
+                if others:
+                    failures = sum(1 for u in new if u.kind is _TERMINAL or u.kind is _RETRIED)
+                    if _HOOK_DELIVERY in kinds:
+                        hook_failures = sum(1 for u in new if u.kind is _HOOK_DELIVERY)
                 if capped:
                     counted_ids = {id(update) for update in new}
                     for update in capped:
@@ -398,7 +410,22 @@ class Ledger:
             duplicates=duplicates,
             ignored=len(events) - len(updates),
             failures=failures,
+            hook_delivery_failures=hook_failures,
         )
+
+    async def _commit(self, updates: list[Update], now: float) -> list[Update]:
+        """Commit `updates` to the store; the ones whose uuid was new."""
+        if not updates:
+            return updates
+        try:
+            applied = await self._store.commit(updates, now)
+        except StoreError as exc:
+            self._health.storage_failed("commit", exc)
+            raise
+        self._health.storage_ok()
+        if all(applied):
+            return updates
+        return [u for u, is_new in zip(updates, applied, strict=True) if is_new]
 
     def _announce(self, labels: Sequence[str]) -> None:
         """Log, once per label and process, that a cap started folding values."""

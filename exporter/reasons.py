@@ -47,6 +47,18 @@ REASONS: Final = (
 TYPE_REASONS: Final[dict[str, str]] = {
     "app.user_management.grouppush.mapping.created.from.rule.error.duplicate": DUPLICATE,
     "app.user_management.grouppush.mapping.created.from.rule.error.validation": VALIDATION,
+    # "A new mapping from a rule was not created due to a duplicate group name" (and the
+    # same for a mapping about to be created, or after an upsert of the group).
+    **dict.fromkeys(
+        (
+            "application.provision.group_push.mapping.created.from.rule.warning.duplicate.name",
+            "application.provision.group_push.mapping.created.from.rule.warning.duplicate.name"
+            ".tobecreated",
+            "application.provision.group_push.mapping.created.from.rule.warning.upsertGroup"
+            ".duplicate.name",
+        ),
+        DUPLICATE,
+    ),
 }
 
 # (reason, pattern) in priority order. Patterns are matched against the case-folded error

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from exporter import catalogue
+from exporter.classify import CATALOGUE, Kind
 from exporter.config import HOOK_SECRET_ENV, OPTIONS, Config
 
 
@@ -60,7 +61,38 @@ def alerts_table() -> str:
     return "\n".join(rows)
 
 
-SECTIONS = {"config": config_table, "metrics": metrics_table, "alerts": alerts_table}
+# What each Kind does, in the words of the classification table's readers.
+KIND_EFFECT = {
+    Kind.TERMINAL_FAILURE: "terminal failure: counted, mapping failing now",
+    Kind.RETRIED_FAILURE: "retried failure: counted, mapping failing now",
+    Kind.SUCCESS: "success: mapping not failing now",
+    Kind.MAPPING_ENDED: "mapping ended: not failing now",
+    Kind.USERS_IGNORED: "`okta_group_push_users_ignored_total`",
+    Kind.HOOK_DELIVERY_FAILED: "`okta_group_push_exporter_okta_hook_delivery_failures_total`",
+    Kind.IGNORED: "ignored",
+}
+
+
+def classification_table() -> str:
+    """Okta's group push event types, one row each, as exporter/classify.py reads them."""
+    rows = [
+        "| Okta event type | `kind` | With outcome FAILURE | Otherwise |",
+        "|---|---|---|---|",
+    ]
+    for event_type, row in sorted(CATALOGUE.items()):
+        kinds = {row.on_failure, row.otherwise} - {Kind.IGNORED}
+        kind = ", ".join(sorted(k.value for k in kinds)) or "ignored"
+        failure, otherwise = KIND_EFFECT[row.on_failure], KIND_EFFECT[row.otherwise]
+        rows.append(f"| `{event_type}` | {kind} | {failure} | {otherwise} |")
+    return "\n".join(rows)
+
+
+SECTIONS = {
+    "config": config_table,
+    "metrics": metrics_table,
+    "alerts": alerts_table,
+    "classification": classification_table,
+}
 
 
 def render(readme: str) -> str:

@@ -179,6 +179,7 @@ def make_rig(
     timeout: float = 5.0,
     owner: str | None = None,
     budget: RateBudget | None = None,
+    event_hook_id: str | None = None,
 ) -> Rig:
     registry = CollectorRegistry()
     self_metrics = SelfMetrics(registry)
@@ -194,7 +195,9 @@ def make_rig(
         clock=fake_time.clock,
         budget=budget,
     )
-    settings = PollSettings(org_url=org, interval=interval, rate_share=share)
+    settings = PollSettings(
+        org_url=org, interval=interval, rate_share=share, event_hook_id=event_hook_id
+    )
     poller = Poller(
         client, store, ledger, metrics, settings, self_metrics=self_metrics,
         clock=fake_time.clock, sleep=fake_time.sleep, rng=random.Random(7), owner=owner,

@@ -67,6 +67,7 @@ MAX_SINCE_DAYS: Final = 180
 PROOF_WINDOW: Final = 60.0  # how old (or how far ahead) a proof's iat may be
 RESET: Final = 0  # a `flaky` status: drop the connection instead of answering
 INTERNAL_ERROR: Final = {"errorCode": "E0000009", "errorSummary": "Internal Server Error"}
+ASSERTION_MAX_LIFETIME: Final = 3600.0  # Okta refuses a client assertion's exp beyond an hour
 
 
 def _iso(epoch: float) -> str:
@@ -103,6 +104,30 @@ def log_event(
              "displayName": application},
             {"id": "00g1", "type": "UserGroup", "alternateId": group, "displayName": group},
         ],
+        "debugContext": {"debugData": {"requestId": uuid}},
+    }  # fmt: skip
+
+
+def hook_delivery_event(
+    uuid: str, published: float, *, hook_id: str = "who8vt36qfNpCGz9H1e6", hook: str = "Exporter"
+) -> dict[str, Any]:
+    """An `event_hook.delivery` LogEvent: Okta could not deliver to an event hook.
+
+    INFERRED, not copied: Okta's catalogue documents no schema for this type and no public
+    sample was found (exporter/okta/hookdelivery.py). It follows the LogEvent shape, with
+    the hook as a target of type EventHook (id as in the Event Hooks API's example).
+    """
+    return {
+        "uuid": uuid,
+        "published": _iso(published),
+        "eventType": "event_hook.delivery",
+        "version": "0",
+        "severity": "WARN",
+        "displayMessage": "Event hook delivery failed",
+        "actor": {"id": "0oa1system", "type": "PublicClientApp", "alternateId": "Okta System",
+                  "displayName": "Okta System"},
+        "outcome": {"result": "FAILURE", "reason": "Read timed out"},
+        "target": [{"id": hook_id, "type": "EventHook", "alternateId": hook, "displayName": hook}],
         "debugContext": {"debugData": {"requestId": uuid}},
     }  # fmt: skip
 
@@ -308,6 +333,10 @@ class Emulator:
     client_id: str = "0oaexporter"
     public_key: PublicKeyTypes | None = None
     require_dpop: bool = True
+    # When set, a token request that carries a DPoP proof is refused `400 invalid_dpop_proof`
+    # with this description: what users of apps that do not take DPoP have reported, e.g.
+    # "DPoP proof JWT cannot be parsed." (okta/okta-sdk-dotnet#758, okta-sdk-nodejs#453).
+    dpop_refusal: str | None = None
     resource_nonce: bool = False  # API calls' proofs need the nonce too (RFC 9449 section 9)
     token_lifetime: float = 3600.0
     rate_limit: int = 600  # of the /api/v1/logs bucket
@@ -801,6 +830,8 @@ class Emulator:
         except Rejected as exc:
             body = {"error": exc.error, "error_description": str(exc)}
             response = web.json_response(body, status=exc.status, headers=exc.headers)
+        if "Date" not in response.headers:  # Okta dates every answer, by its own clock
+            response.headers["Date"] = email.utils.formatdate(self.clock(), usegmt=True)
         self.token_requests.append(response.status)
         return response
 
@@ -809,6 +840,8 @@ class Emulator:
         if form.get("grant_type") != "client_credentials":
             raise Rejected(400, "unsupported_grant_type", "only client_credentials here")
         jkt = None
+        if self.dpop_refusal is not None and "DPoP" in request.headers:
+            raise Rejected(400, "invalid_dpop_proof", self.dpop_refusal)
         if self.require_dpop:
             claims, jwk = self._proof(request, "POST", token_url)
             if claims.get("nonce") != self.nonce:
@@ -853,6 +886,12 @@ class Emulator:
             raise Rejected(401, "invalid_client", "'sub' must be the client id")
         if float(claims["exp"]) <= self.clock():
             raise Rejected(401, "invalid_client", "The client_assertion token is expired.")
+        if float(claims["exp"]) > self.clock() + ASSERTION_MAX_LIFETIME:
+            # Okta's words, as reported in okta/okta-sdk-python#382 and okta-sdk-dotnet#489.
+            raise Rejected(
+                401, "invalid_client",
+                "The client_assertion token has an expiration too far into the future.",
+            )  # fmt: skip
         self._once(str(claims["jti"]), "invalid_client")
 
 

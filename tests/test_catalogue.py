@@ -27,6 +27,8 @@ PINNED = {
     "okta_group_push_failure_reasons_total": ("counter", ("application", "reason")),
     "okta_group_push_mapping_failing": ("gauge", ("application", "group")),
     "okta_group_push_exporter_poll_requests_total": ("counter", ("status",)),
+    "okta_group_push_exporter_okta_hook_delivery_failures_total": ("counter", ()),
+    "okta_group_push_users_ignored_total": ("counter", ("application", "group")),
     "okta_group_push_exporter_poll_last_success_timestamp_seconds": ("gauge", ()),
     "okta_group_push_exporter_poll_lag_seconds": ("gauge", ()),
     "okta_group_push_exporter_okta_rate_limit_remaining": ("gauge", ()),

@@ -182,6 +182,43 @@ def test_the_org_url_must_be_https_except_on_loopback_or_when_allowed(tmp_path: 
         assert "--okta.org-url" in problems_of(["--okta.org-url", bad], token)
 
 
+@pytest.mark.parametrize(
+    ("admin", "own"),
+    [
+        ("https://acme-admin.okta.com", "https://acme.okta.com"),
+        ("https://ACME-admin.oktapreview.com/", "https://acme.oktapreview.com"),
+        ("https://acme-admin.okta-emea.com", "https://acme.okta-emea.com"),
+    ],
+)
+def test_the_admin_console_address_is_refused_with_the_org_url_to_use(admin: str, own: str) -> None:
+    """What admins copy from their browser: named flag and value, the fix, and every
+    other problem in the same report."""
+    problems = problems_of(
+        ["--okta.org-url", admin, "--okta.poll-interval", "soon"], {"OKTA_API_TOKEN": "t"}
+    )
+    assert f"--okta.org-url: this is the Admin Console's address: drop -admin, as in {own}" in (
+        problems
+    )
+    assert f"(got {admin!r})" in problems
+    assert "--okta.poll-interval" in problems  # reported together
+
+
+def test_an_org_whose_own_name_ends_in_admin_on_a_custom_domain_is_kept(tmp_path: Path) -> None:
+    url = "https://sso-admin.example.com"
+    config = configure(
+        ["--okta.org-url", url, "--storage.path", str(tmp_path)], {"OKTA_API_TOKEN": "t"}
+    )
+    assert config.okta_org_url == url
+
+
+def test_the_event_hook_id_is_an_okta_id(tmp_path: Path) -> None:
+    token = {"OKTA_API_TOKEN": "t"}
+    org = ["--okta.org-url", "https://example.okta.com", "--storage.path", str(tmp_path)]
+    config = configure([*org, "--okta.event-hook-id", "who8vt36qfNpCGz9H1e6"], token)
+    assert config.okta_event_hook_id == "who8vt36qfNpCGz9H1e6"
+    assert "--okta.event-hook-id" in problems_of([*org, "--okta.event-hook-id", "who/x"], token)
+
+
 def test_org_url_is_normalised(tmp_path: Path) -> None:
     config = configure(
         ["--okta.org-url", "https://Example.Okta.com/", "--storage.path", str(tmp_path)],

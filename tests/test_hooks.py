@@ -10,10 +10,12 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
+from exporter import hooks
 from tests.conftest import ROTATED, SECRET, Client, auth, payload
 
 FAILURES = "okta_group_push_failures_total"
 HOOK = "/hooks/okta"
+WORKFLOWS = "/hooks/workflows"
 
 
 def failures(registry: CollectorRegistry, **labels: str) -> float:
@@ -272,6 +274,24 @@ async def test_one_event_via_hook_and_workflows_counts_once(
     assert (await client.post(HOOK, json=envelope, headers=auth())).status == 204
     assert (await client.post("/hooks/workflows", json=card, headers=auth())).status == 204
     assert total_failures(registry) == 1
+
+
+async def test_a_card_without_event_details_is_warned_about_once_per_process(
+    client: Client, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Event Details the card's Event ID is the key: the same failure arriving by
+    hook would count twice. Said once, not per card; a card with details says nothing."""
+    monkeypatch.setattr(hooks, "_warned", set())  # a fresh process
+    with_details = payload("synthetic_workflows-card_with-details.json")
+    without = payload("synthetic_workflows-card_snake-case-no-details.json")
+    with caplog.at_level(logging.WARNING, logger="exporter.hooks"):
+        assert (await client.post(WORKFLOWS, json=with_details, headers=auth())).status == 204
+        assert not [r for r in caplog.records if "Event Details" in r.getMessage()]
+        for _ in range(3):
+            assert (await client.post(WORKFLOWS, json=without, headers=auth())).status == 204
+    warnings = [r for r in caplog.records if r.getMessage() == hooks.NO_DETAILS_WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
 
 
 async def test_workflows_scalar_body_is_400(client: Client) -> None:

@@ -85,6 +85,33 @@ def test_plan_of_a_success_changes_no_counter_only_the_mapping_state() -> None:
     )
 
 
+def test_plan_of_a_mapping_end_writes_the_same_not_failing_state_as_a_success() -> None:
+    ended = plan(event("a"), Kind.MAPPING_ENDED, NOW)
+    assert ended.increments == ()
+    assert ended.maxima == plan(event("b"), Kind.SUCCESS, NOW).maxima
+
+
+def test_plan_of_users_ignored_counts_its_own_series_only() -> None:
+    update = plan(event("a"), Kind.USERS_IGNORED, NOW)
+    assert update.increments == ((catalogue.USERS_IGNORED.name, ("Slack", "Eng")),)
+    assert update.maxima == ()
+
+
+async def test_recorded_counts_failures_and_hook_delivery_failures_apart(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    """Only failures are failures; each event_hook.delivery is new once (the store's dedup)."""
+    ledger = parts[0]
+    hook = msgspec.structs.replace(event("h1"), event_type="event_hook.delivery")
+    removed = msgspec.structs.replace(
+        event("r1"), event_type="application.provision.group_push.removed", outcome="SUCCESS"
+    )
+    recorded = await ledger.record([event("f1"), hook, removed], "poller")
+    assert (recorded.counted, recorded.failures, recorded.hook_delivery_failures) == (3, 1, 1)
+    again = await ledger.record([hook], "poller")
+    assert (again.counted, again.duplicates, again.hook_delivery_failures) == (0, 1, 0)
+
+
 def test_plan_counts_the_failure_reason_from_the_outcome_reason() -> None:
     failed = msgspec.structs.replace(event("a"), reason="Linked group is missing in AWS IAM")
     increments = dict(plan(failed, Kind.TERMINAL_FAILURE, NOW).increments)
@@ -244,7 +271,9 @@ async def test_caps_and_policy_govern_failure_reasons_and_mapping_state_too() ->
         max_values=3, policy=LabelPolicy(filters={"group": Filter(deny=re.compile("tmp-.*"))})
     )
     exposition = Exposition(state, registry)
-    pushed = msgspec.structs.replace(by("ok-Box", app="Box", group="Eng"), event_type=PUSHED)
+    pushed = msgspec.structs.replace(
+        by("ok-Box", app="Box", group="Eng"), event_type=PUSHED, outcome="SUCCESS"
+    )
     batch = [
         *(by(f"f-{app}", app=app, group=group) for app, group in
           [("Slack", "Eng"), ("Zoom", "Ops"), ("AWS", "tmp-1"), ("Okta", "Eng")]),

@@ -183,3 +183,50 @@ def test_private_keys_okta_cannot_use_are_refused_with_a_reason(
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
     with pytest.raises(ValueError, match="at least 2048"):
         load_private_key(pem(small))
+
+
+# --- errors that say what to do (issue 14) -------------------------------------------------
+
+
+@pytest.mark.parametrize(("skew", "shown"), [(-400.0, "-400 s"), (3400.0, "+3400 s")])
+async def test_a_client_assertion_refused_for_its_times_reports_the_clock_offset(
+    org: Org, rsa_key: rsa.RSAPrivateKey, skew: float, shown: str
+) -> None:
+    """Behind: "token is expired"; ahead: "expiration too far into the future" (Okta's words)."""
+    org.emulator.public_key = rsa_key.public_key()
+    org.emulator.require_dpop = False  # the assertion's times alone are judged
+    auth = OAuthAuth(org.url, CLIENT_ID, rsa_key, dpop=False, clock=lambda: org.time.clock() + skew)
+    with pytest.raises(ApiError, match="invalid_client: The client_assertion token") as caught:
+        await org.client(auth).get_page(org.first_url())
+    assert f"this host's clock is {shown} off Okta's, by its Date header" in str(caught.value)
+
+
+async def test_a_dpop_proof_refused_for_its_iat_reports_the_clock_offset(
+    org: Org, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    org.emulator.public_key = rsa_key.public_key()
+    auth = OAuthAuth(org.url, CLIENT_ID, rsa_key, clock=lambda: org.time.clock() - 120)
+    with pytest.raises(ApiError, match="invalid_dpop_proof") as caught:
+        await org.client(auth).get_page(org.first_url())
+    assert "clock is -120 s off Okta's" in str(caught.value)
+    assert "--okta.dpop=false" not in str(caught.value)  # the clock is the cause, not DPoP
+
+
+async def test_invalid_dpop_proof_suggests_turning_dpop_off_for_an_app_without_it(
+    org: Org, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    org.emulator.public_key = rsa_key.public_key()
+    org.emulator.require_dpop = False
+    org.emulator.dpop_refusal = "DPoP proof JWT cannot be parsed."
+    with pytest.raises(ApiError, match="invalid_dpop_proof: DPoP proof JWT cannot") as caught:
+        await org.client(org.oauth(rsa_key)).get_page(org.first_url())
+    assert "if the app does not require DPoP" in str(caught.value)
+    assert "run with --okta.dpop=false" in str(caught.value)
+
+
+async def test_dpop_off_for_an_app_that_requires_it_says_to_turn_it_on(
+    org: Org, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    org.emulator.public_key = rsa_key.public_key()
+    with pytest.raises(ApiError, match=r"run with --okta\.dpop=true"):
+        await org.client(org.oauth(rsa_key, dpop=False)).get_page(org.first_url())

@@ -35,7 +35,7 @@ from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
 from exporter.store.sqlite import SqliteStore
 from tests.conftest import NOW, SECRET, FakeTime, Rig, RigFactory, auth, wait_for
-from tests.okta_emulator import RESET, Emulator, ThreadedOrg, log_event
+from tests.okta_emulator import RESET, Emulator, ThreadedOrg, hook_delivery_event, log_event
 from tests.services import Redis, Service, http_get, start_exporter, start_redis, wait_until
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -372,6 +372,97 @@ async def test_mapping_state_flips_on_a_later_success_whatever_the_persistence_o
     assert rig.sample(gauge, eng) == 0
     assert rig.sample(gauge, sales) == 1
     assert total(rig.failures()) == 3
+
+
+# --- Okta's catalogue, as real-shaped events through the poller (issue 14) -----------------
+
+PP = "application.provision.group_push."
+HOOK_FAILURES = "okta_group_push_exporter_okta_hook_delivery_failures_total"
+FAILING = "okta_group_push_mapping_failing"
+
+
+async def test_imports_are_not_failures_and_provisioning_counts_only_its_failures(
+    okta: Setup,
+) -> None:
+    """Import failures never count nor set failing now; membership FAILURE does; a push
+    type's own SUCCESS... and its FAILURE outcome (fetched: Okta's filter has no `ne`) not."""
+    okta.emulator.add(
+        log_event("imp-1", "application.provision.group.import", NOW - 500, group="Imported"),
+        log_event("imp-2", "application.provision.group_membership.import", NOW - 500,
+                  group="Imported"),
+        log_event("mem-1", "application.provision.group_membership.add", NOW - 490),
+        log_event("mem-ok", "application.provision.group_membership.add", NOW - 480,
+                  outcome="SUCCESS", group="Sales"),
+        log_event("push-odd", PUSHED, NOW - 470, group="Odd", outcome="FAILURE"),
+    )  # fmt: skip
+    rig = okta.rig()
+    await drain(rig, okta.emulator, okta.time)
+    assert rig.failures() == {("Slack", "Engineering", "Ada Admin"): 1.0}
+    assert rig.sample(FAILING, {"application": "Slack", "group": "Engineering"}) == 1
+    assert rig.sample(FAILING, {"application": "Slack", "group": "Imported"}) is None
+    assert rig.sample(FAILING, {"application": "Slack", "group": "Odd"}) is None
+    # Asked for by type, and then ignored: the filter cannot say "not FAILURE".
+    ignored = {"source": "poller", "kind": "ignored"}
+    assert rig.sample("okta_group_push_exporter_events_received_total", ignored) == 1
+
+
+@pytest.mark.parametrize(
+    "ended",
+    [PP + "removed", PP + "delete_appgroup", PP + "deactivate_mapping",
+     PP + "mapping.deactivated.source.group.renamed",
+     PP + "mapping.and.groups.deleted.rule.deleted"],
+)  # fmt: skip
+async def test_the_end_of_a_mapping_clears_failing_now(okta: Setup, ended: str) -> None:
+    """A retried delete that finally went through must not stay red forever."""
+    okta.emulator.add(log_event("f-1", RETRIED, NOW - 500))
+    okta.emulator.add(log_event("end-1", ended, NOW - 400, outcome="SUCCESS"))
+    rig = okta.rig()
+    await drain(rig, okta.emulator, okta.time)
+    assert rig.sample(FAILING, {"application": "Slack", "group": "Engineering"}) == 0
+    assert total(rig.failures()) == 1  # what failed stays counted
+
+
+async def test_users_ignored_by_a_push_have_their_own_counter(okta: Setup) -> None:
+    ignored = "app.user_management.grouppush.mapping.okta.users.ignored"
+    okta.emulator.add(log_event("ui-1", ignored, NOW - 500, outcome="SUCCESS"))
+    okta.emulator.add(log_event("ui-2", ignored, NOW - 400, outcome="SUCCESS"))
+    rig = okta.rig()
+    await drain(rig, okta.emulator, okta.time)
+    labels = {"application": "Slack", "group": "Engineering"}
+    assert rig.sample("okta_group_push_users_ignored_total", labels) == 2
+    assert rig.failures() == {}  # not a failed push: no page
+    assert rig.sample(FAILING, labels) is None
+
+
+async def test_hook_delivery_failures_are_counted_once_per_uuid(okta: Setup) -> None:
+    """Okta's event_hook.delivery, read through the filter; a re-read page counts nothing twice."""
+    rig = okta.rig()
+    assert rig.sample(HOOK_FAILURES) == 0  # exposed from the start: increase() sees the first
+    okta.emulator.add(
+        hook_delivery_event("hd-1", NOW - 500), hook_delivery_event("hd-2", NOW - 490)
+    )
+    await drain(rig, okta.emulator, okta.time)
+    assert rig.sample(HOOK_FAILURES) == 2
+    assert 'eventType eq "event_hook.delivery"' in okta.emulator.requests[0].query["filter"]
+    # The same events again (a page read twice, after a crash before the cursor was saved).
+    okta.emulator.add(hook_delivery_event("hd-1", NOW - 500), hook_delivery_event("hd-3", NOW - 5))
+    await drain(rig, okta.emulator, okta.time)
+    assert rig.sample(HOOK_FAILURES) == 3
+    assert rig.failures() == {}
+
+
+async def test_with_a_hook_id_only_our_hooks_delivery_failures_count(okta: Setup) -> None:
+    ours, theirs = "who0urs0000000000001", "whoTheirs00000000001"
+    unattributed = hook_delivery_event("hd-none", NOW - 480)
+    unattributed["target"] = None  # names no hook: counted, rather than hidden
+    okta.emulator.add(
+        hook_delivery_event("hd-ours", NOW - 500, hook_id=ours),
+        hook_delivery_event("hd-theirs", NOW - 490, hook_id=theirs, hook="SIEM"),
+        unattributed,
+    )
+    rig = okta.rig(event_hook_id=ours)
+    await drain(rig, okta.emulator, okta.time)
+    assert rig.sample(HOOK_FAILURES) == 2
 
 
 async def test_reasons_lag_and_last_success_are_exposed(okta: Setup) -> None:

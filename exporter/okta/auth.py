@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -218,7 +219,9 @@ class OAuthAuth:
                 return
             if error == "use_dpop_nonce" and attempt == 0 and self._token_nonce is not None:
                 continue  # the nonce came with this answer: ask again with it
-            raise _token_error(status, answer, rate, self._clock(), self.scopes)
+            raise _token_error(
+                status, answer, rate, self._clock(), self.scopes, dpop=self._dpop_key is not None
+            )
         raise ApiError("token endpoint: asked for a new DPoP nonce twice in a row", AUTH_STATUS)
 
     async def _post(
@@ -289,14 +292,54 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+# Okta's token endpoint refuses a client assertion or DPoP proof whose times do not fit
+# its clock, e.g. `invalid_client`: "The client_assertion token has an expiration too far
+# into the future." (okta/okta-sdk-python#382, okta/okta-sdk-dotnet#489), or "... is
+# expired."; a DPoP proof's `iat` likewise. Matched on the words, as Okta gives no code.
+_CLOCK_ERRORS: Final = frozenset({"invalid_client", "invalid_dpop_proof"})
+_CLOCK_WORDS: Final = re.compile(
+    r"\b(iat|exp|expired|expiration|issued|too old|in the future|into the future)\b",
+    re.IGNORECASE,
+)
+DPOP_SETTING: Final = "Require Demonstrating Proof of Possession (DPoP) header in token requests"
+
+
+def _advice(error: str, description: str, rate: RateLimit, now: float, dpop: bool) -> str:
+    """What the person reading a refused token request should do, or ""."""
+    if error in _CLOCK_ERRORS and _CLOCK_WORDS.search(description):
+        if rate.server_time is None:
+            return " (check this host's clock: Okta's answer had no Date header to compare)"
+        offset = now - rate.server_time
+        return (
+            f" (this host's clock is {offset:+.0f} s off Okta's, by its Date header: "
+            "sync it with NTP)"
+        )
+    if error == "invalid_dpop_proof" and dpop:
+        # okta/okta-sdk-nodejs#453: "The code works if I turn off DPoP for the app".
+        return (
+            " (if the app does not require DPoP, its box "
+            f'"{DPOP_SETTING}" being off, run with --okta.dpop=false)'
+        )
+    if error == "invalid_dpop_proof":
+        return f' (the app requires DPoP ("{DPOP_SETTING}"): run with --okta.dpop=true)'
+    return ""
+
+
 def _token_error(
-    status: int, answer: Mapping[str, object], rate: RateLimit, now: float, scopes: str
+    status: int,
+    answer: Mapping[str, object],
+    rate: RateLimit,
+    now: float,
+    scopes: str,
+    *,
+    dpop: bool = True,
 ) -> OktaError:
     error = str(answer.get("error", "")) or f"HTTP {status}"
     description = str(answer.get("error_description", ""))
     message = f"token endpoint: {error}" + (f": {description}" if description else "")
     if error == "invalid_scope":  # the app lacks a scope the token was asked for
         message += f" (grant {scopes} to the app: its Okta API Scopes tab)"
+    message += _advice(error, description, rate, now, dpop)
     if status == 429:
         return RateLimited(message, AUTH_STATUS, rate.until_reset(now) or 60.0)
     if status >= 500:

@@ -35,6 +35,8 @@ class PollMetrics(Collector):
         self, registry: CollectorRegistry | None = None, clock: Callable[[], float] = time.time
     ) -> None:
         self.requests: dict[str, float] = {}
+        # Okta's event_hook.delivery events read, each uuid once (the ledger's dedup).
+        self.hook_delivery_failures = 0.0
         self.active = False  # holds the lease: polls Okta
         self.up = 0.0
         self.last_success = 0.0
@@ -73,6 +75,8 @@ class PollMetrics(Collector):
         for status, count in sorted(self.requests.items()):
             requests.add_metric([status], count)
         yield requests
+        spec = catalogue.HOOK_DELIVERY_FAILURES
+        yield CounterMetricFamily(spec.family, spec.help, value=self.hook_delivery_failures)
         if not self.active:
             return
         yield _gauge(catalogue.OKTA_API_UP, self.up)

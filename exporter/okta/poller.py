@@ -40,6 +40,7 @@ from exporter.ledger import Ledger
 from exporter.okta import endpoints
 from exporter.okta.client import OktaClient, Page, make_client
 from exporter.okta.errors import ApiError, OktaError
+from exporter.okta.hookdelivery import ours
 from exporter.okta.lease import LEASE_TTL, Lease, process_id
 from exporter.okta.metrics import PollMetrics, RetryMetrics
 from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url
@@ -110,6 +111,7 @@ class PollSettings:
     interval: float = 30.0
     rate_share: float = 0.5
     lease_ttl: float = LEASE_TTL
+    event_hook_id: str | None = None  # whose event_hook.delivery failures count (None: all)
 
 
 class Poller:
@@ -168,6 +170,7 @@ class Poller:
             since=config.okta_poll_since,
             interval=config.okta_poll_interval,
             rate_share=config.okta_rate_limit_share,
+            event_hook_id=config.okta_event_hook_id,
         )
         return cls(
             client, store, ledger, metrics, settings,
@@ -196,7 +199,7 @@ class Poller:
             self._held(False)
             return self._settings.lease_ttl / 3
         self.metrics.up = 1.0
-        batch = parse_log_events(page.items)
+        batch = parse_log_events(ours(page.items, self._settings.event_hook_id))
         if self._self_metrics is not None:
             for skipped in batch.skipped:
                 self._self_metrics.invalid_event(SOURCE, skipped.reason)
@@ -208,6 +211,7 @@ class Poller:
         except StoreError as exc:
             return self._failed("storage", f"storage: {exc}", logging.ERROR)
         self.metrics.succeeded(now, newest)
+        self.metrics.hook_delivery_failures += recorded.hook_delivery_failures
         self._streak.recovered()
         if batch.events or batch.skipped:
             log.info(
@@ -220,6 +224,7 @@ class Poller:
                         "duplicates": recorded.duplicates,
                         "ignored": recorded.ignored,
                         "skipped": len(batch.skipped),
+                        "hook_delivery_failures": recorded.hook_delivery_failures,
                     }
                 },
             )

@@ -11,23 +11,24 @@ import urllib.parse
 from datetime import UTC, datetime
 from typing import Final
 
-from exporter.classify import FAILURE_OUTCOME, PROVISIONING_PREFIXES, subscribed_types
+from exporter.classify import FAILURE_OUTCOME, failure_only_types, subscribed_types
 
 LOGS_PATH: Final = "/api/v1/logs"
 PAGE_LIMIT: Final = 1000  # the most Okta gives per page
 
 
 def log_filter() -> str:
-    """The SCIM filter for every event type the exporter classifies.
+    """The SCIM filter for exactly the event types the exporter classifies (exporter/classify.py).
 
     The group and membership provisioning types also log successes (many of them), so
-    they are asked for with `outcome.result eq "FAILURE"` only.
+    they are asked for with `outcome.result eq "FAILURE"` only. `event_hook.delivery` is
+    among the others: Okta logs it when it could not deliver to an event hook.
     """
     terms = [f'eventType eq "{event_type}"' for event_type in subscribed_types()]
-    terms += [
-        f'(eventType sw "{prefix}" and outcome.result eq "{FAILURE_OUTCOME}")'
-        for prefix in PROVISIONING_PREFIXES
-    ]
+    provisioning = " or ".join(
+        f'eventType eq "{event_type}"' for event_type in failure_only_types()
+    )
+    terms.append(f'(outcome.result eq "{FAILURE_OUTCOME}" and ({provisioning}))')
     return " or ".join(terms)
 
 

@@ -71,6 +71,8 @@ class MixinConfig:
 
     overflow_window: str = "30m"
     storage_window: str = "10m"
+    # Okta's event_hook.delivery failures (read by the System Log poller) in this window.
+    hook_delivery_window: str = "30m"
 
     # Grafana: pinned schema (Grafana 9.1 and later read it), stable uid, tags and refresh.
     dashboard_uid: str = "okta-group-push"

@@ -651,14 +651,36 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         7,
     )
 
+    ignored_users = _ni(m.USERS_IGNORED, RATE, JOB, APPLICATION, GROUP)
+    layout.place(
+        timeseries(
+            "Users ignored while pushing",
+            "Events in which Okta pushed the group but ignored some of its users "
+            "(app.user_management.grouppush.mapping.okta.users.ignored): not a failed push, "
+            "but members are missing downstream. From the System Log poller.",
+            [target(_sum("application, group", ignored_users), "{{application}} / {{group}}")],
+            stacked=True,
+            bars=True,
+        ),
+        12,
+        8,
+    )
+
     layout.row("Exporter health")
     deliveries = _ni_process(m.DELIVERIES, RATE, *HEALTH_FILTERS)
     layout.place(
         timeseries(
             "Hook requests by outcome",
             "Requests to the hook endpoints by response code: 204 counted, 401 bad secret, "
-            "400/413/415 bad request, 503 storage unavailable.",
-            [target(_sum("endpoint, code", deliveries), "{{endpoint}} {{code}}")],
+            "400/413/415 bad request, 503 storage unavailable; and the deliveries Okta gave "
+            "up on (event_hook.delivery in its System Log), which never arrived.",
+            [
+                target(_sum("endpoint, code", deliveries), "{{endpoint}} {{code}}"),
+                target(
+                    _sum("", _ni_process(m.HOOK_DELIVERY_FAILURES, RATE, *HEALTH_FILTERS)),
+                    "Okta gave up",
+                ),
+            ],
             stacked=True,
             bars=True,
         ),

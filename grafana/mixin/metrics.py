@@ -34,6 +34,9 @@ RECONCILE_LAST_SUCCESS: Final = catalogue.RECONCILE_LAST_SUCCESS.name
 RECONCILE_DURATION: Final = catalogue.RECONCILE_DURATION.name
 RECONCILE_ERRORS: Final = catalogue.RECONCILE_ERRORS.name
 STATE_DISAGREEMENTS: Final = catalogue.STATE_DISAGREEMENTS.name
+# Okta's own event_hook.delivery failures, read by the poller (issue 14).
+HOOK_DELIVERY_FAILURES: Final = catalogue.HOOK_DELIVERY_FAILURES.name
+USERS_IGNORED: Final = catalogue.USERS_IGNORED.name
 ERROR_STATUS: Final = "ERROR"  # the status label value of a broken mapping
 
 # name -> label names, as designed (shared event-derived state first, then per-process).
@@ -64,7 +67,7 @@ SERIES: Final = "okta_group_push_exporter_series"
 # Shared state: every replica on the same store exposes the same totals, so queries fold
 # replicas with `max without (instance)` before summing.
 EVENT_DERIVED: Final = frozenset(
-    {FAILURES, FAILURES_BY_KIND, LAST_FAILURE, MAPPING_FAILING, FAILURE_REASONS}
+    {FAILURES, FAILURES_BY_KIND, LAST_FAILURE, MAPPING_FAILING, FAILURE_REASONS, USERS_IGNORED}
 )
 
 # Values of the `kind` label of FAILURES_BY_KIND (exporter/classify.py).

@@ -130,6 +130,7 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
     too_many = _sel(cfg, m.POLL_REQUESTS, 'status="429"')
     overflow = _sel(cfg, m.LABEL_OVERFLOW)
     storage = _sel(cfg, m.STORAGE_ERRORS)
+    hook_delivery = _sel(cfg, m.HOOK_DELIVERY_FAILURES)
     top_groups = (
         "{{ range $i, $s := query (printf "
         f'"topk(5, {n.group_hour}{{job=%q, application=%q}} > 0)" '
@@ -315,6 +316,23 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
             f" {{{{ $labels.operation }}}} in the last {cfg.storage_window}. Deliveries it cannot"
             " record are answered 503 and Okta retries them only once, so failures of any"
             " application and group may go uncounted.",
+        ),
+        Alert(
+            f"{p}HookDeliveryFailures",
+            # Per process: each failed delivery (uuid) is counted once, by the poller that
+            # read it, so the replicas' counts add up rather than repeat.
+            _sum_without(
+                "instance",
+                new_increase(hook_delivery, cfg.hook_delivery_window, up, replica_labels=None),
+            )
+            + " > 0",
+            WARNING,
+            "Okta failed to deliver events to the exporter's event hook.",
+            'Okta logged {{ printf "%.0f" $value }} failed deliveries to the event hook of'
+            f" {{{{ $labels.job }}}} in the last {cfg.hook_delivery_window} (event_hook.delivery"
+            " in its System Log) and will not send those events again. The System Log poller"
+            " still counts the failures they carried, of every application and group, but"
+            " only as fast as it polls: terminal failures reach the alerts later.",
         ),
     ]
 

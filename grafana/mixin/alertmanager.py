@@ -89,12 +89,20 @@ def alertmanager_document(cfg: MixinConfig) -> dict[str, Any]:
                             {
                                 "href": "{{ (index .Alerts 0).Annotations.runbook_url }}",
                                 "text": "Runbook",
-                            },
-                            {
-                                "href": "{{ (index .Alerts 0).Annotations.admin_url }}",
-                                "text": "Okta Admin Console",
-                            },
+                            }
                         ],
+                        # The way to the fix, as the incident's details: Alertmanager adds
+                        # its default ones (firing, resolved, num_firing, num_resolved) to
+                        # these (PagerdutyConfig.UnmarshalYAML, config/notifiers.go). Not as
+                        # links: the Okta links are empty for alerts that have none.
+                        "details": {
+                            key: f"{{{{ (index .Alerts 0).Annotations.{annotation} }}}}"
+                            for key, annotation in (
+                                ("reason", "reason"),
+                                ("okta_admin_console", "admin_url"),
+                                ("okta_system_log", "system_log_url"),
+                            )
+                        },
                     }
                 ],
             },

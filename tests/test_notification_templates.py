@@ -191,3 +191,8 @@ def test_the_example_loads_the_templates_and_uses_only_templates_they_define() -
     chat = next(r for r in config["receivers"] if r["name"] == "iam-team-chat")
     assert chat["slack_configs"][0]["text"] == '{{ template "okta_group_push.slack.text" . }}'
     assert chat["email_configs"][0]["html"] == '{{ template "okta_group_push.email.html" . }}'
+    pager = next(r for r in config["receivers"] if r["name"] == "iam-oncall-pager")
+    details = pager["pagerduty_configs"][0]["details"]
+    assert details["okta_admin_console"] == "{{ (index .Alerts 0).Annotations.admin_url }}"
+    assert details["okta_system_log"] == "{{ (index .Alerts 0).Annotations.system_log_url }}"
+    assert details["reason"] == "{{ (index .Alerts 0).Annotations.reason }}"

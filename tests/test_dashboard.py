@@ -136,6 +136,8 @@ def test_panels_have_unique_ref_ids_and_a_description() -> None:
 def test_filter_variables_are_multi_select_with_all_from_label_values() -> None:
     by_name = variables(load())
     assert list(by_name) == ["datasource", *FILTER_VARIABLES]
+    # Grafana keys variables by id: one each, as Grafana writes them (the name).
+    assert [v["id"] for v in by_name.values()] == list(by_name)
     for name in FILTER_VARIABLES:
         variable = by_name[name]
         assert variable["type"] == "query"

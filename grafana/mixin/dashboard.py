@@ -387,6 +387,8 @@ def _variable(
 ) -> dashboard_builders.QueryVariable:
     return (
         dashboard_builders.QueryVariable(name)
+        # Grafana keys a dashboard's variables by id: unique, as Grafana itself writes it.
+        .id(name)
         .label(label)
         .description(description)
         .datasource(_DATASOURCE_REF)
@@ -409,6 +411,7 @@ def templating() -> list[Builder[models.VariableModel]]:
     failures = m.FAILURES
     return [
         dashboard_builders.DatasourceVariable("datasource")
+        .id("datasource")
         .label("Data source")
         .type("prometheus")
         .hide(models.VariableHide.DONT_HIDE),

@@ -15,7 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Grafana's own variables; everything else after a `$` must be a dashboard variable.
 BUILTINS = frozenset(
-    {"__rate_interval", "__range", "__interval", "__url_time_range", "__field", "__data"}
+    {
+        "__rate_interval",
+        "__range",
+        "__interval",
+        "__url_time_range",
+        "__field",
+        "__data",
+        "__value",
+    }
 )
 VARIABLE = re.compile(r"\$\{([a-zA-Z_][a-zA-Z0-9_]*)|\$([a-zA-Z_][a-zA-Z0-9_]*)")
 

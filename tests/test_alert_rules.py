@@ -98,7 +98,8 @@ def test_alert_has_severity_static_summary_templated_description_and_runbook(
     assert rule["labels"] == {"severity": rule["labels"]["severity"]}
     assert rule["labels"]["severity"] in SEVERITIES
     annotations = rule["annotations"]
-    assert set(annotations) == {"summary", "description", "runbook_url"}
+    assert set(annotations) - FIX_ANNOTATIONS == {"summary", "description", "runbook_url"}
+    assert list(annotations)[-1] == "runbook_url"
     summary, description = annotations["summary"], annotations["description"]
     assert "{{" not in summary and summary.endswith("."), summary
     assert "{{" in description, "the description must say what is failing"
@@ -115,6 +116,51 @@ def test_failure_alerts_name_the_application_and_group(name: str) -> None:
     description = rule["annotations"]["description"]
     assert "$labels.application" in description
     assert "$labels.group" in description or ".Labels.group" in description
+
+
+FIX_ANNOTATIONS = {"reason", "admin_url", "system_log_url"}
+# The alerts on one mapping, and the one on an application (its Admin Console page is the
+# application's; the System Log link is a mapping's).
+PER_MAPPING = {
+    "OktaGroupPushTerminalFailure",
+    "OktaGroupPushMappingStuck",
+    "OktaGroupPushMappingError",
+}
+
+
+@pytest.mark.parametrize("name", [a.name for a in alerts(CONFIG) if a.failure])
+def test_failure_alerts_carry_the_reason_and_the_okta_links_from_the_info_series(
+    name: str,
+) -> None:
+    annotations = next(r for r in alert_rules() if r["alert"] == name)["annotations"]
+    expected = FIX_ANNOTATIONS if name in PER_MAPPING else {"reason", "admin_url"}
+    assert FIX_ANNOTATIONS & set(annotations) == expected
+    for link in expected - {"reason"}:
+        template = annotations[link]
+        # Read from the info series at evaluation time, never joined into the expression:
+        # the alert fires with or without it, and its labels do not change with a link.
+        assert "okta_group_push_mapping_info{" in template, template
+        assert f'label "{link}"' in template, template
+        assert (
+            "okta_group_push_mapping_info"
+            not in next(r for r in alert_rules() if r["alert"] == name)["expr"]
+        )
+
+
+@pytest.mark.parametrize("name", sorted(PER_MAPPING))
+def test_promtool_tests_render_the_links_of_every_per_mapping_alert(name: str) -> None:
+    """Some case fires the alert with its links rendered, some with the info series absent."""
+    rendered, absent = False, False
+    for path in UNIT_TESTS:
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                if case["alertname"] != name:
+                    continue
+                for alert in case["exp_alerts"]:
+                    links = alert["exp_annotations"]["admin_url"]
+                    rendered |= links.startswith("https://")
+                    absent |= links == ""
+    assert rendered and absent
 
 
 def runbook_sections() -> dict[str, str]:

@@ -1,8 +1,15 @@
 """End to end on loopback: one Okta failure becomes one notification, and nothing else does.
 
 The exporter, a real Prometheus (scraping and evaluating every second, with the bundled rule
-file) and a real Alertmanager (with the bundled routing and inhibition; only its receivers
-are pointed at a webhook this test serves) run as in production.
+file) and a real Alertmanager (with the bundled routing, inhibition and notification
+templates; only its receivers are pointed at a server this test runs) run as in production.
+Each receiver gets a webhook, which carries the alerts as JSON, and the chat receiver keeps
+the bundled Slack configuration with its `api_url` pointed at the same server: what arrives
+there is the Slack message as Alertmanager rendered it from the bundled templates.
+
+The exporter does not export `okta_group_push_mapping_info` yet (issue 17's link module adds
+it): until it does, the same server stands in for it as a second target of the exporter's
+scrape job, serving the info series of the mapping that fails.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import pytest
 import yaml
 
 from grafana.mixin import ALERTMANAGER, RULES
+from grafana.mixin.alertmanager import TEMPLATES
 from grafana.mixin.config import CONFIG
 from grafana.mixin.rules import alerts
 from tests.builders import envelope, failure_event
@@ -42,21 +50,50 @@ JOB = "okta-group-push-exporter"
 EVALUATION_INTERVAL = 1.0  # seconds: start_prometheus scrapes and evaluates every second
 
 
+# The Okta ids of the failure the tests post (tests/builders.failure_event) and the links
+# the exporter's info series carries for its mapping.
+APP_ID = "0oa1"
+GROUP_ID = "00g1"
+ADMIN_URL = f"https://example-admin.okta.com/admin/app/slack/instance/{APP_ID}/#tab-group-push"
+SYSTEM_LOG_URL = (
+    "https://example-admin.okta.com/report/system_log_2?search="
+    f"target.id+eq+%22{APP_ID}%22+and+target.id+eq+%22{GROUP_ID}%22"
+)
+INFO = (
+    "# TYPE okta_group_push_mapping_info gauge\n"
+    f'okta_group_push_mapping_info{{application="Slack",group="Engineering",'
+    f'application_id="{APP_ID}",group_id="{GROUP_ID}",admin_url="{ADMIN_URL}",'
+    f'system_log_url="{SYSTEM_LOG_URL}"}} 1\n'
+)
+
+
 class Webhook:
-    """An Alertmanager webhook receiver on a loopback port: it keeps every notification."""
+    """A loopback server for Alertmanager's receivers: it keeps every notification.
+
+    Webhook notifications arrive at /<receiver>, Slack messages at /slack/<receiver>. GET
+    /metrics serves the mapping info series (see the module docstring).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._notifications: list[dict[str, Any]] = []
+        self._posts: list[tuple[str, dict[str, Any]]] = []
         webhook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with webhook._lock:
-                    webhook._notifications.append(json.loads(body))
+                    webhook._posts.append((self.path, json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
+
+            def do_GET(self) -> None:
+                body = INFO.encode()
+                self.send_response(200 if self.path == "/metrics" else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -66,16 +103,30 @@ class Webhook:
         self._thread.start()
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
 
     def notifications(self) -> list[dict[str, Any]]:
+        """The webhook notifications so far."""
         with self._lock:
-            return list(self._notifications)
+            return [body for path, body in self._posts if not path.startswith("/slack/")]
+
+    def slack_messages(self) -> list[tuple[str, dict[str, Any]]]:
+        """(receiver, Slack message) for every Slack message so far."""
+        with self._lock:
+            return [
+                (path.removeprefix("/slack/"), body)
+                for path, body in self._posts
+                if path.startswith("/slack/")
+            ]
 
     def alerts(self) -> list[tuple[str, dict[str, Any]]]:
-        """(receiver, alert) for every alert of every notification so far."""
+        """(receiver, alert) for every alert of every webhook notification so far."""
         return [(n["receiver"], a) for n in self.notifications() for a in n["alerts"]]
 
     def close(self) -> None:
@@ -85,12 +136,21 @@ class Webhook:
 
 
 def alertmanager_config(webhook: Webhook) -> dict[str, Any]:
-    """The bundled example with each receiver replaced by the test's webhook."""
+    """The bundled example with each receiver replaced by the test's webhook, and the chat
+    receiver's Slack configuration (templates and all) posting to the test's server."""
     config: dict[str, Any] = yaml.safe_load((ROOT / ALERTMANAGER).read_text())
-    config["receivers"] = [
-        {"name": r["name"], "webhook_configs": [{"url": f"{webhook.url}/{r['name']}"}]}
-        for r in config["receivers"]
-    ]
+    # Relative to the bundled alertmanager.yml; the test's copy lives elsewhere.
+    config["templates"] = [str((ROOT / ALERTMANAGER).parent / TEMPLATES)]
+    receivers = []
+    for r in config["receivers"]:
+        receiver = {"name": r["name"], "webhook_configs": [{"url": f"{webhook.url}/{r['name']}"}]}
+        if "slack_configs" in r:
+            receiver["slack_configs"] = [
+                {**slack, "api_url": f"{webhook.url}/slack/{r['name']}"}
+                for slack in r["slack_configs"]
+            ]
+        receivers.append(receiver)
+    config["receivers"] = receivers
     return config
 
 
@@ -113,7 +173,7 @@ def stack(
         exporter = start_exporter(workdir)
         prometheus = start_prometheus(
             workdir,
-            [f"127.0.0.1:{exporter.port}"],
+            [f"127.0.0.1:{exporter.port}", webhook.address],
             rule_files=[ROOT / RULES],
             alertmanagers=[f"127.0.0.1:{alertmanager.port}"],
         )
@@ -156,7 +216,10 @@ def test_one_terminal_failure_notifies_naming_its_application_and_group(
     assert webhook.notifications() == []
 
     published = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    delivery = envelope(failure_event("Slack", "Engineering", "Admin A", published=published))
+    event = failure_event("Slack", "Engineering", "Admin A", published=published)
+    # The downstream app's error text, which the exporter classifies as `credentials`.
+    event["outcome"] = {"result": "FAILURE", "reason": "Authentication failed: invalid API token"}
+    delivery = envelope(event)
     assert post_json(f"{exporter.url}/hooks/okta", delivery) == 204
     posted = time.monotonic()
 
@@ -184,6 +247,26 @@ def test_one_terminal_failure_notifies_naming_its_application_and_group(
     assert alert["annotations"]["runbook_url"].endswith(
         "docs/runbooks.md#oktagrouppushterminalfailure"
     )
+    assert alert["annotations"]["reason"] == "credentials"
+    assert alert["annotations"]["admin_url"] == ADMIN_URL
+    assert alert["annotations"]["system_log_url"] == SYSTEM_LOG_URL
+
+    # The same notification as Slack gets it, rendered by Alertmanager from the bundled
+    # templates: application, group, reason, since when, and the links to the fix.
+    wait_until(lambda: bool(webhook.slack_messages()), 30, "the Slack message")
+    ((receiver, message),) = webhook.slack_messages()
+    assert receiver == "iam-team-chat"
+    (attachment,) = message["attachments"]
+    assert attachment["title"] == "[FIRING:1] OktaGroupPushTerminalFailure Slack"
+    text = attachment["text"]
+    assert "*Application:* Slack  *Group:* Engineering\n" in text, text
+    assert "*Reason:* credentials\n" in text, text
+    since = datetime.fromisoformat(alert["startsAt"]).astimezone(UTC)
+    assert f"*Since:* {since:%Y-%m-%d %H:%M:%S} UTC\n" in text, text
+    assert f"<{ADMIN_URL}|Okta Admin Console: Push Groups>" in text, text
+    assert APP_ID in ADMIN_URL
+    assert f"<{SYSTEM_LOG_URL}|Okta System Log>" in text, text
+    assert "docs/runbooks.md#oktagrouppushterminalfailure|Runbook>" in text, text
 
     # Prometheus fired it at most two evaluations after the scrape that first had the
     # failure, and no failure alert was pending or firing before that scrape. (Before the

@@ -30,16 +30,19 @@ def mounts(service: str) -> dict[str, Path]:
     return found
 
 
-def test_prometheus_config_passes_promtool_with_the_rules_mounted(tmp_path: Path) -> None:
-    promtool = require_binary("promtool")
-    # Lay the files out as the container sees them under /etc/prometheus.
-    for container, host in mounts("prometheus").items():
-        relative = Path(container).relative_to("/etc/prometheus")
-        target = tmp_path / relative
+def lay_out(service: str, root: str, into: Path) -> None:
+    """Copy `service`'s bind mounts under `root` into `into`, as the container sees them."""
+    for container, host in mounts(service).items():
+        target = into / Path(container).relative_to(root)
         if host.is_dir():
             shutil.copytree(host, target)
         else:
             shutil.copy(host, target)
+
+
+def test_prometheus_config_passes_promtool_with_the_rules_mounted(tmp_path: Path) -> None:
+    promtool = require_binary("promtool")
+    lay_out("prometheus", "/etc/prometheus", tmp_path)
     result = subprocess.run(
         [promtool, "check", "config", str(tmp_path / "prometheus.yml")],
         capture_output=True, text=True, check=False,
@@ -48,9 +51,13 @@ def test_prometheus_config_passes_promtool_with_the_rules_mounted(tmp_path: Path
     assert "SUCCESS" in result.stdout
 
 
-def test_alertmanager_config_passes_amtool() -> None:
+def test_alertmanager_config_passes_amtool_with_the_templates_mounted(tmp_path: Path) -> None:
     amtool = require_binary("amtool")
-    (config,) = mounts("alertmanager").values()
+    lay_out("alertmanager", "/etc/alertmanager", tmp_path)
+    config = tmp_path / "alertmanager.yml"
+    # The notification templates the receivers call are where the config loads them from.
+    for pattern in yaml.safe_load(config.read_text())["templates"]:
+        assert list(tmp_path.glob(pattern)), f"nothing mounted matches {pattern}"
     result = subprocess.run(
         [amtool, "check-config", str(config)], capture_output=True, text=True, check=False
     )

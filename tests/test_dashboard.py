@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -51,6 +52,7 @@ from tests.services import (
     Service,
     http_get,
     post_json,
+    require_binary,
     start_exporter,
     start_prometheus,
     wait_until,
@@ -77,7 +79,7 @@ def test_generation_is_deterministic() -> None:
 
 def test_dashboard_identity_is_stable() -> None:
     board = load()
-    assert board["id"] is None
+    assert "id" not in board, "Grafana assigns the id; a fixed one clashes between instances"
     assert board["uid"] == CONFIG.dashboard_uid
     assert re.fullmatch(r"[a-zA-Z0-9_-]{1,40}", board["uid"])
     assert board["schemaVersion"] == CONFIG.schema_version == 37
@@ -91,7 +93,7 @@ def test_every_query_uses_the_datasource_variable() -> None:
     datasource = variables(board)["datasource"]
     assert datasource["type"] == "datasource"
     assert datasource["query"] == "prometheus"
-    assert datasource["current"] == {}
+    assert "current" not in datasource, "the provisioned dashboard picks no datasource"
     for panel in panels(board):
         if panel["type"] == "row":
             continue
@@ -134,13 +136,15 @@ def test_panels_have_unique_ref_ids_and_a_description() -> None:
 def test_filter_variables_are_multi_select_with_all_from_label_values() -> None:
     by_name = variables(load())
     assert list(by_name) == ["datasource", *FILTER_VARIABLES]
+    # Grafana keys variables by id: one each, as Grafana writes them (the name).
+    assert [v["id"] for v in by_name.values()] == list(by_name)
     for name in FILTER_VARIABLES:
         variable = by_name[name]
         assert variable["type"] == "query"
         assert variable["multi"] is True and variable["includeAll"] is True
         assert variable["allValue"] == ".*"
         assert re.fullmatch(rf"label_values\(.+, {name}\)", variable["query"]), variable
-        assert variable["definition"] == variable["query"]
+        assert variable["refresh"] == 2, "new applications and groups appear"
 
 
 def test_every_variable_is_used_and_every_used_variable_is_defined() -> None:
@@ -275,6 +279,143 @@ def test_provisioning_points_grafana_at_prometheus_and_the_dashboards() -> None:
     (provider,) = providers["providers"]
     assert provider["type"] == "file"
     assert provider["options"]["path"] == CONFIG.dashboards_path
+
+
+EXEMPLAR_PANELS = ("Failures by application", "Failures by group", "Terminal and retried failures")
+
+
+def test_failure_panels_show_exemplars_and_no_other_query_asks_for_them() -> None:
+    """Exemplars (the uuid of the Okta event behind a failure) on the failure time series;
+    an instant or health query has none to show."""
+    for panel in panels(load()):
+        for target in panel.get("targets", []):
+            assert target["exemplar"] is (panel["title"] in EXEMPLAR_PANELS), panel["title"]
+            if target["exemplar"]:
+                assert target["range"] and not target["instant"], panel["title"]
+                assert "okta_group_push_failures" in target["expr"], panel["title"]
+
+
+LINK_TABLES = ("Failing mappings", "Broken now")
+
+
+@pytest.mark.parametrize("title", LINK_TABLES)
+def test_tables_of_failing_mappings_link_each_one_to_okta(title: str) -> None:
+    """Link columns from the info series' admin_url and system_log_url: the cell shows a
+    short text and opens the URL it holds in a new tab."""
+    panel = next(p for p in panels(load()) if p["title"] == title)
+    expr = panel["targets"][0]["expr"]
+    assert "group_left (admin_url, system_log_url)" in expr
+    assert "okta_group_push_mapping_info{" in expr
+    organize = next(t for t in panel["transformations"] if t["id"] == "organize")["options"]
+    assert organize["renameByName"]["admin_url"] == "Okta Admin Console"
+    assert organize["renameByName"]["system_log_url"] == "Okta System Log"
+    for column in ("Okta Admin Console", "Okta System Log"):
+        override = next(
+            o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == column
+        )
+        properties = {p["id"]: p["value"] for p in override["properties"]}
+        ((link),) = properties["links"]
+        assert link["url"] == "${__value.raw}" and link["targetBlank"] is True
+        ((mapping),) = properties["mappings"]
+        assert mapping["type"] == "regex" and mapping["options"]["result"]["text"]
+
+
+def _series(metric: str, values: str = "1x10", **labels: str) -> dict[str, str]:
+    matchers = ", ".join(f"{k}={json.dumps(v)}" for k, v in labels.items())
+    return {"series": f"{metric}{{{matchers}}}", "values": values}
+
+
+@pytest.mark.integration
+def test_link_columns_join_the_info_series_and_keep_mappings_without_one(
+    tmp_path: Path,
+) -> None:
+    """The tables' queries, run by Prometheus's engine (promtool): a mapping with an info
+    series gets its links once however many replicas export it; one without keeps its row."""
+    job = {"job": "okta-group-push-exporter"}
+    admin = "https://acme-admin.okta.com/admin/app/slack/instance/0oa1/#tab-group-push"
+    log = "https://acme-admin.okta.com/report/system_log_2?search=0oa1+00g2"
+    zoom_admin = "https://acme-admin.okta.com/admin/app/zoomus/instance/0oa2/#tab-group-push"
+    zoom_log = "https://acme-admin.okta.com/report/system_log_2?search=0oa2+00g3"
+
+    def info(instance: str, app: str, group: str, admin_url: str, log_url: str) -> Any:
+        return _series(
+            metrics.MAPPING_INFO, **job, instance=instance, application=app, group=group,
+            application_id="x", group_id="y", admin_url=admin_url, system_log_url=log_url,
+        )  # fmt: skip
+
+    failing = "application_group:okta_group_push_mapping_failing:max"
+    input_series = [
+        _series(failing, **job, application="Slack", group="Sales"),
+        _series(failing, **job, application=AWS, group="Finance\\Ops"),
+        _series(failing, "0x10", **job, application="Slack", group="Engineering"),
+        # Two replicas export the same info; a healthy mapping's info adds no row.
+        info("a:9947", "Slack", "Sales", admin, log),
+        info("b:9947", "Slack", "Sales", admin, log),
+        info("a:9947", "Slack", "Engineering", admin, log + "x"),
+        info("a:9947", "Zoom", "Marketing", zoom_admin, zoom_log),
+        _series(
+            "okta_group_push_mapping_status",
+            **job,
+            instance="a:9947",
+            application="Zoom",
+            group="Marketing",
+            status="ERROR",
+        ),
+        _series(
+            "okta_group_push_mapping_error_reason",
+            **job,
+            instance="a:9947",
+            application="Zoom",
+            group="Marketing",
+            reason="credentials",
+        ),
+    ]
+    by_title = {q.panel: q for q in queries(load()) if q.ref == "A"}
+
+    def labels(name: str = "", **values: str) -> str:
+        return name + "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items()) + "}"
+
+    expected = {
+        "Failing mappings": [
+            labels(**job, application="Slack", group="Sales", admin_url=admin, system_log_url=log),
+            labels(failing, **job, application=AWS, group="Finance\\Ops"),
+        ],
+        "Broken now": [
+            labels(
+                **job,
+                application="Zoom",
+                group="Marketing",
+                reason="credentials",
+                admin_url=zoom_admin,
+                system_log_url=zoom_log,
+            ),
+        ],
+    }
+    document = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": input_series,
+                "promql_expr_test": [
+                    {
+                        "expr": substitute(by_title[title].expr, ALL, rate="1m", range_="10m"),
+                        "eval_time": "5m",
+                        "exp_samples": [{"labels": row, "value": 1} for row in rows],
+                    }
+                    for title, rows in expected.items()
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "links.test.yml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = subprocess.run(
+        [require_binary("promtool"), "test", "rules", str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # --- the queries against a real Prometheus -----------------------------------------------

@@ -84,6 +84,7 @@ def build(cfg: MixinConfig = CONFIG) -> dict[str, str]:
             alertmanager_document(cfg),
             "An example: the receivers are placeholders (PagerDuty key, Slack webhook, ticket",
             "URL) to replace; the routing subtree and the inhibitions are the part to keep.",
+            "The receivers' messages come from templates/okta-group-push.tmpl next to this file.",
         ),
     }
 

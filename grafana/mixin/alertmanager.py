@@ -18,15 +18,15 @@ TICKETS = "iam-team-tickets"
 
 RECEIVER_BY_SEVERITY = {CRITICAL: PAGER, WARNING: CHAT, INFO: TICKETS}
 
-_TITLE = (
-    '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}]'
-    " {{ .CommonLabels.alertname }}"
-    "{{ with .CommonLabels.application }} {{ . }}{{ end }}"
-)
-_TEXT = (
-    "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n"
-    "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
-)
+# The notification templates (grafana/alertmanager/templates/okta-group-push.tmpl), as the
+# example loads them: a path relative to alertmanager.yml, which Alertmanager resolves
+# against the directory of its configuration file.
+TEMPLATES = "templates/*.tmpl"
+
+
+def _template(name: str) -> str:
+    """A call of one of the bundled templates, on the notification's data."""
+    return f'{{{{ template "okta_group_push.{name}" . }}}}'
 
 
 def _alternation(names: list[str]) -> str:
@@ -39,6 +39,7 @@ def alertmanager_document(cfg: MixinConfig) -> dict[str, Any]:
     down = [f"{cfg.alert_prefix}ExporterDown", f"{cfg.alert_prefix}ExporterAbsent"]
     return {
         "global": {"resolve_timeout": "5m"},
+        "templates": [TEMPLATES],
         "route": {
             # Anything that is not ours: replace with the rest of your routing tree.
             "receiver": CHAT,
@@ -83,13 +84,25 @@ def alertmanager_document(cfg: MixinConfig) -> dict[str, Any]:
                 "pagerduty_configs": [
                     {
                         "routing_key": "REPLACE-WITH-PAGERDUTY-EVENTS-V2-KEY",
-                        "description": _TITLE,
+                        "description": _template("title"),
                         "links": [
                             {
                                 "href": "{{ (index .Alerts 0).Annotations.runbook_url }}",
                                 "text": "Runbook",
                             }
                         ],
+                        # The way to the fix, as the incident's details: Alertmanager adds
+                        # its default ones (firing, resolved, num_firing, num_resolved) to
+                        # these (PagerdutyConfig.UnmarshalYAML, config/notifiers.go). Not as
+                        # links: the Okta links are empty for alerts that have none.
+                        "details": {
+                            key: f"{{{{ (index .Alerts 0).Annotations.{annotation} }}}}"
+                            for key, annotation in (
+                                ("reason", "reason"),
+                                ("okta_admin_console", "admin_url"),
+                                ("okta_system_log", "system_log_url"),
+                            )
+                        },
                     }
                 ],
             },
@@ -100,8 +113,19 @@ def alertmanager_document(cfg: MixinConfig) -> dict[str, Any]:
                         "api_url": "https://hooks.slack.com/services/REPLACE/WITH/WEBHOOK",
                         "channel": "#iam-alerts",
                         "send_resolved": True,
-                        "title": _TITLE,
-                        "text": _TEXT,
+                        "title": _template("slack.title"),
+                        "text": _template("slack.text"),
+                    }
+                ],
+                "email_configs": [
+                    {
+                        "to": "iam-team@example.invalid",
+                        "from": "alertmanager@example.invalid",
+                        "smarthost": "smtp.example.invalid:587",
+                        "send_resolved": True,
+                        "headers": {"Subject": _template("email.subject")},
+                        "html": _template("email.html"),
+                        "text": _template("email.text"),
                     }
                 ],
             },

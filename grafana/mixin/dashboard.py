@@ -1,5 +1,11 @@
 """The Grafana dashboard, its grafana.com import variant and the provisioning files.
 
+The dashboard is built with Grafana's own dashboards-as-code library, grafana-foundation-sdk
+(https://github.com/grafana/grafana-foundation-sdk): typed builders for the dashboard, its
+panels, Prometheus queries and variables, so a misspelt option is a type error rather than a
+setting Grafana silently ignores. This module chooses what to show; the SDK says how Grafana
+spells it.
+
 Queries follow three rules. Counters go through `new_increase`, so a failure that creates
 its series is counted (plain `increase()` drops it). Event-derived series are folded with
 `max without (instance)` before any sum, because replicas sharing a store expose the same
@@ -10,8 +16,21 @@ totals. Windows are `$__range` (totals for the picked time range) or `$__rate_in
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
+
+from grafana_foundation_sdk.builders import bargauge, piechart, prometheus, stat, table
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as dashboard_builders
+from grafana_foundation_sdk.builders import timeseries as timeseries_builders
+from grafana_foundation_sdk.cog.builder import Builder
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.variants import Dataquery
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as models
+from grafana_foundation_sdk.models.piechart import PieChartLegendValues, PieChartType
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from grafana.mixin import metrics as m
 from grafana.mixin.config import MixinConfig
@@ -19,6 +38,7 @@ from grafana.mixin.promql import indent, new_increase, selector
 from grafana.mixin.rules import Names
 
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": "${datasource}"}
+_DATASOURCE_REF = models.DataSourceRef(type_val=DATASOURCE["type"], uid=DATASOURCE["uid"])
 IMPORT_INPUT = "DS_PROMETHEUS"
 
 JOB = 'job=~"$job"'
@@ -30,6 +50,10 @@ EVENT_FILTERS = (JOB, APPLICATION, GROUP, ACTOR)
 HEALTH_FILTERS = (JOB, INSTANCE)
 RANGE = "$__range"
 RATE = "$__rate_interval"
+
+# A panel under construction: any of the SDK's panel builders.
+PanelBuilder = Builder[models.Panel]
+Query = prometheus.Dataquery
 
 
 def _ni(metric: str, window: str, *matchers: str) -> str:
@@ -52,175 +76,283 @@ def _sum(by: str, inner: str) -> str:
     return _fn(f"sum by ({by}) " if by else "sum ", inner)
 
 
+# The Okta links of a mapping (issue 17), from its info series: one per mapping and
+# replica, all replicas alike, so one is kept per mapping before the join.
+LINK_LABELS = ("admin_url", "system_log_url")
+
+
+def with_links(expr: str) -> str:
+    """`expr` (by job, application and group) with the mapping's Okta links as labels.
+
+    Rows of mappings without an info series are kept, without links: the `or` adds every
+    series of `expr` whose mapping the join did not match.
+    """
+    info = selector(m.MAPPING_INFO, JOB, APPLICATION, GROUP)
+    return (
+        f"(\n{indent(expr)}\n)\n"
+        f"* on (job, application, group) group_left ({', '.join(LINK_LABELS)})\n"
+        f"topk by (job, application, group) (1, max without (instance) ({info}))\n"
+        f"or on (job, application, group)\n"
+        f"(\n{indent(expr)}\n)"
+    )
+
+
 def target(
-    expr: str, legend: str = "", *, instant: bool = False, table: bool = False
-) -> dict[str, Any]:
-    t: dict[str, Any] = {
-        "datasource": DATASOURCE,
-        "expr": expr,
-        "legendFormat": legend or "__auto",
-        "range": not instant,
-        "instant": instant,
-    }
+    expr: str,
+    legend: str = "",
+    *,
+    instant: bool = False,
+    table: bool = False,
+    exemplar: bool = False,
+) -> Query:
+    """A Prometheus query; `exemplar` asks Grafana to show the exemplars of its series."""
+    query = (
+        prometheus.Dataquery()
+        .datasource(DATASOURCE)
+        .expr(expr)
+        .legend_format(legend or "__auto")
+        .exemplar(exemplar)
+    )
+    query = query.instant() if instant else query.range()
     if table:
-        t["format"] = "table"
-    return t
+        query = query.format(PromQueryFormat.TABLE)
+    return query
 
 
-def _thresholds(*steps: tuple[float | None, str]) -> dict[str, Any]:
-    return {
-        "mode": "absolute",
-        "steps": [{"color": color, "value": value} for value, color in steps],
-    }
+class _Targeted(Protocol):
+    """A panel builder: it takes queries."""
+
+    def with_target(self, target: Builder[Dataquery]) -> Self: ...
 
 
-def stat(
+_Panel = TypeVar("_Panel", bound=_Targeted)
+
+
+def _with_targets(panel: _Panel, targets: list[Query]) -> _Panel:
+    """`panel` with `targets`, lettered A, B, … in order (Grafana's `refId`)."""
+    for index, query in enumerate(targets):
+        panel = panel.with_target(query.ref_id(chr(ord("A") + index)))
+    return panel
+
+
+def _thresholds(*steps: tuple[float | None, str]) -> dashboard_builders.ThresholdsConfig:
+    return (
+        dashboard_builders.ThresholdsConfig()
+        .mode(models.ThresholdsMode.ABSOLUTE)
+        .steps([models.Threshold(value=value, color=color) for value, color in steps])
+    )
+
+
+def _reduce_last() -> common_builders.ReduceDataOptions:
+    return common_builders.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
+
+
+def stat_panel(
     title: str,
     description: str,
-    targets: list[dict[str, Any]],
+    targets: list[Query],
     *,
     unit: str = "short",
-    thresholds: dict[str, Any] | None = None,
+    thresholds: dashboard_builders.ThresholdsConfig | None = None,
     no_value: str = "",
     decimals: int | None = 0,
-) -> dict[str, Any]:
-    defaults: dict[str, Any] = {
-        "unit": unit,
-        "color": {"mode": "thresholds"},
-        "thresholds": thresholds or _thresholds((None, "text")),
-    }
+) -> stat.Panel:
+    panel = (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .color_scheme(dashboard_builders.FieldColor().mode(models.FieldColorModeId.THRESHOLDS))
+        .thresholds(thresholds or _thresholds((None, "text")))
+        .reduce_options(_reduce_last())
+        .color_mode(common.BigValueColorMode.VALUE)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .justify_mode(common.BigValueJustifyMode.AUTO)
+        .orientation(common.VizOrientation.AUTO)
+        .text_mode(
+            common.BigValueTextMode.VALUE_AND_NAME
+            if len(targets) > 1
+            else common.BigValueTextMode.VALUE
+        )
+    )
     if decimals is not None:
-        defaults["decimals"] = decimals
+        panel = panel.decimals(decimals)
     if no_value:
-        defaults["noValue"] = no_value
-    return {
-        "type": "stat",
-        "title": title,
-        "description": description,
-        "targets": targets,
-        "fieldConfig": {"defaults": defaults, "overrides": []},
-        "options": {
-            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            "colorMode": "value",
-            "graphMode": "none",
-            "justifyMode": "auto",
-            "orientation": "auto",
-            "textMode": "value_and_name" if len(targets) > 1 else "value",
-        },
-    }
+        panel = panel.no_value(no_value)
+    return _with_targets(panel, targets)
+
+
+def _property(key: str, value: Any) -> models.DynamicConfigValue:
+    return models.DynamicConfigValue(id_val=key, value=value)
+
+
+@dataclass(frozen=True)
+class Override:
+    """Field options for the fields a matcher picks: by name, or by regular expression."""
+
+    name: str
+    properties: tuple[tuple[str, Any], ...]
+    regexp: bool = False
+
+    def apply(self, panel: Any) -> Any:
+        properties = [_property(key, value) for key, value in self.properties]
+        if self.regexp:
+            return panel.override_by_regexp(self.name, properties)
+        return panel.override_by_name(self.name, properties)
+
+
+def _override(name: str, *properties: tuple[str, Any]) -> Override:
+    return Override(name, properties)
+
+
+def _override_regexp(pattern: str, *properties: tuple[str, Any]) -> Override:
+    return Override(pattern, properties, regexp=True)
 
 
 def timeseries(
     title: str,
     description: str,
-    targets: list[dict[str, Any]],
+    targets: list[Query],
     *,
     unit: str = "short",
     stacked: bool = False,
     bars: bool = False,
-    links: list[dict[str, Any]] | None = None,
-    overrides: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    custom: dict[str, Any] = {
-        "drawStyle": "bars" if bars else "line",
-        "fillOpacity": 60 if bars else 10,
-        "lineWidth": 1,
-        "showPoints": "never",
-        "spanNulls": False,
-        "stacking": {"mode": "normal" if stacked else "none", "group": "A"},
-    }
-    return {
-        "type": "timeseries",
-        "title": title,
-        "description": description,
-        "targets": targets,
-        "fieldConfig": {
-            "defaults": {
-                "unit": unit,
-                "min": 0,
-                "color": {"mode": "palette-classic"},
-                "custom": custom,
-                "links": links or [],
-            },
-            "overrides": overrides or [],
-        },
-        "options": {
-            "legend": {"displayMode": "table", "placement": "right", "calcs": ["sum"]},
-            "tooltip": {"mode": "multi", "sort": "desc"},
-        },
-    }
+    links: list[Builder[models.DashboardLink]] | None = None,
+    overrides: list[Override] | None = None,
+) -> timeseries_builders.Panel:
+    panel = (
+        timeseries_builders.Panel()
+        .title(title)
+        .description(description)
+        .unit(unit)
+        .min(0)
+        .color_scheme(dashboard_builders.FieldColor().mode(models.FieldColorModeId.PALETTE_CLASSIC))
+        .draw_style(common.GraphDrawStyle.BARS if bars else common.GraphDrawStyle.LINE)
+        .fill_opacity(60 if bars else 10)
+        .line_width(1)
+        .show_points(common.VisibilityMode.NEVER)
+        .span_nulls(False)
+        .stacking(
+            common_builders.StackingConfig()
+            .mode(common.StackingMode.NORMAL if stacked else common.StackingMode.NONE)
+            .group("A")
+        )
+        .data_links(links or [])
+        .legend(
+            common_builders.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.TABLE)
+            .placement(common.LegendPlacement.RIGHT)
+            .show_legend(True)
+            .calcs(["sum"])
+        )
+        .tooltip(
+            common_builders.VizTooltipOptions()
+            .mode(common.TooltipDisplayMode.MULTI)
+            .sort(common.SortOrder.DESCENDING)
+        )
+    )
+    for override in overrides or []:
+        panel = override.apply(panel)
+    return _with_targets(panel, targets)
 
 
-def table(
+def table_panel(
     title: str,
     description: str,
-    targets: list[dict[str, Any]],
+    targets: list[Query],
     *,
     rename: dict[str, str],
-    overrides: list[dict[str, Any]],
+    overrides: list[Override],
     sort_by: str,
     hide: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    return {
-        "type": "table",
-        "title": title,
-        "description": description,
-        "targets": targets,
-        "fieldConfig": {"defaults": {"custom": {"align": "auto"}}, "overrides": overrides},
-        "options": {"showHeader": True, "sortBy": [{"displayName": sort_by, "desc": True}]},
-        "transformations": [
-            {"id": "merge", "options": {}},
-            {
-                "id": "organize",
-                "options": {
-                    "excludeByName": {name: True for name in ("Time", "job", *hide)},
+) -> table.Panel:
+    panel = (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .show_header(True)
+        .sort_by([common_builders.TableSortByFieldState().display_name(sort_by).desc(True)])
+        .with_transformation(models.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(
+            models.DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {name: True for name in ("Time", "__name__", "job", *hide)},
                     "renameByName": rename,
                 },
-            },
-        ],
-    }
+            )
+        )
+    )
+    for override in overrides:
+        panel = override.apply(panel)
+    return _with_targets(panel, targets)
 
 
-def _override(name: str, *properties: tuple[str, Any]) -> dict[str, Any]:
-    return {
-        "matcher": {"id": "byName", "options": name},
-        "properties": [{"id": key, "value": value} for key, value in properties],
-    }
+def _link(title: str, url: str, *, new_tab: bool = False) -> dict[str, Any]:
+    """A data link, as a field option's value (Grafana's `links` property)."""
+    return {"title": title, "url": url, "targetBlank": new_tab}
+
+
+def _drill_down_url(cfg: MixinConfig, value: str) -> str:
+    return (
+        f"/d/{cfg.dashboard_uid}/{cfg.dashboard_uid}?${{__url_time_range}}"
+        f"&${{datasource:queryparam}}&${{job:queryparam}}&var-application={value}"
+    )
 
 
 def _drill_down(cfg: MixinConfig, value: str) -> dict[str, Any]:
     """A link back into this dashboard with the application variable set to `value`."""
-    return {
-        "title": f"Groups of {value}",
-        "url": (
-            f"/d/{cfg.dashboard_uid}/{cfg.dashboard_uid}?${{__url_time_range}}"
-            f"&${{datasource:queryparam}}&${{job:queryparam}}&var-application={value}"
-        ),
-        "targetBlank": False,
-    }
+    return _link(f"Groups of {value}", _drill_down_url(cfg, value))
+
+
+def _drill_down_builder(cfg: MixinConfig, value: str) -> Builder[models.DashboardLink]:
+    """The same link, for a panel's default data links (the SDK's link builder)."""
+    return (
+        dashboard_builders.DashboardLink(f"Groups of {value}")
+        .url(_drill_down_url(cfg, value))
+        .target_blank(False)
+    )
 
 
 def _group_link(cfg: MixinConfig) -> dict[str, Any]:
-    return {
-        "title": "Only this group",
-        "url": (
-            f"/d/{cfg.dashboard_uid}/{cfg.dashboard_uid}?${{__url_time_range}}"
-            "&${datasource:queryparam}&${job:queryparam}"
-            "&var-application=${__data.fields.application}&var-group=${__data.fields.group}"
-        ),
-        "targetBlank": False,
-    }
+    return _link(
+        "Only this group",
+        f"/d/{cfg.dashboard_uid}/{cfg.dashboard_uid}?${{__url_time_range}}"
+        "&${datasource:queryparam}&${job:queryparam}"
+        "&var-application=${__data.fields.application}&var-group=${__data.fields.group}",
+    )
 
 
-def _row(title: str) -> dict[str, Any]:
-    return {"type": "row", "title": title, "collapsed": False, "panels": []}
+# The link columns of the tables of failing mappings: the value is the URL (from the info
+# series), shown as a short text and opened in a new tab; empty where there is no info.
+LINK_COLUMNS = {"admin_url": "Okta Admin Console", "system_log_url": "Okta System Log"}
+_LINK_TEXT = {"admin_url": "Push Groups", "system_log_url": "Search"}
+
+
+def _link_column_overrides() -> list[Override]:
+    return [
+        _override(
+            column,
+            ("links", [_link(f"Open the {column} page", "${__value.raw}", new_tab=True)]),
+            (
+                "mappings",
+                [
+                    {
+                        "type": "regex",
+                        "options": {"pattern": "https://.+", "result": {"text": _LINK_TEXT[label]}},
+                    }
+                ],
+            ),
+        )
+        for label, column in LINK_COLUMNS.items()
+    ]
 
 
 @dataclass
 class _Layout:
     """Places panels left to right, 24 columns wide, and numbers them."""
 
-    panels: list[dict[str, Any]] = field(default_factory=list)
+    panels: list[PanelBuilder | dashboard_builders.Row] = field(default_factory=list)
     x: int = 0
     y: int = 0
     line_height: int = 0
@@ -230,65 +362,59 @@ class _Layout:
         self.x = 0
         self.line_height = 0
 
+    def _grid(self, width: int, height: int) -> models.GridPos:
+        if self.x + width > 24:
+            self._newline()
+        grid = models.GridPos(h=height, w=width, x=self.x, y=self.y)
+        self.x += width
+        self.line_height = max(self.line_height, height)
+        return grid
+
     def row(self, title: str) -> None:
         if self.x:
             self._newline()
-        self.place(_row(title), 24, 1)
+        row = dashboard_builders.Row(title).collapsed(False).id(len(self.panels) + 1)
+        self.panels.append(row.grid_pos(self._grid(24, 1)))
         self._newline()
 
-    def place(self, panel: dict[str, Any], width: int, height: int) -> None:
-        if self.x + width > 24:
-            self._newline()
-        panel = {"id": len(self.panels) + 1, **panel}
-        if panel["type"] != "row":
-            panel["datasource"] = DATASOURCE
-            for index, query in enumerate(panel["targets"]):
-                query["refId"] = chr(ord("A") + index)
-        panel["gridPos"] = {"h": height, "w": width, "x": self.x, "y": self.y}
-        self.panels.append(panel)
-        self.x += width
-        self.line_height = max(self.line_height, height)
+    def place(self, panel: Any, width: int, height: int) -> None:
+        panel = panel.id(len(self.panels) + 1).datasource(_DATASOURCE_REF)
+        self.panels.append(panel.grid_pos(self._grid(width, height)))
 
 
-def _variable(name: str, label: str, query: str, description: str) -> dict[str, Any]:
-    return {
-        "type": "query",
-        "name": name,
-        "label": label,
-        "description": description,
-        "datasource": DATASOURCE,
-        "definition": query,
-        "query": query,
-        "refresh": 2,  # on time range change: new applications and groups appear
-        "regex": "",
-        "sort": 1,
-        "multi": True,
-        "includeAll": True,
+def _variable(
+    name: str, label: str, query: str, description: str
+) -> dashboard_builders.QueryVariable:
+    return (
+        dashboard_builders.QueryVariable(name)
+        # Grafana keys a dashboard's variables by id: unique, as Grafana itself writes it.
+        .id(name)
+        .label(label)
+        .description(description)
+        .datasource(_DATASOURCE_REF)
+        .query(query)
+        .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)  # new values appear
+        .regex("")
+        .sort(models.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
         # Not Grafana's default alternation of every value: a value appearing after the
         # dashboard loaded is still matched.
-        "allValue": ".*",
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-        "options": [],
-        "hide": 0,
-    }
+        .all_value(".*")
+        .current(models.VariableOption(selected=True, text=["All"], value=["$__all"]))
+        .options([])
+        .hide(models.VariableHide.DONT_HIDE)
+    )
 
 
-def templating() -> list[dict[str, Any]]:
+def templating() -> list[Builder[models.VariableModel]]:
     failures = m.FAILURES
     return [
-        {
-            "type": "datasource",
-            "name": "datasource",
-            "label": "Data source",
-            "query": "prometheus",
-            "regex": "",
-            "current": {},
-            "options": [],
-            "hide": 0,
-            "refresh": 1,
-            "multi": False,
-            "includeAll": False,
-        },
+        dashboard_builders.DatasourceVariable("datasource")
+        .id("datasource")
+        .label("Data source")
+        .type("prometheus")
+        .hide(models.VariableHide.DONT_HIDE),
         _variable(
             "job",
             "Job",
@@ -322,7 +448,7 @@ def templating() -> list[dict[str, Any]]:
     ]
 
 
-def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
+def panels(cfg: MixinConfig) -> list[PanelBuilder | dashboard_builders.Row]:
     n = Names(cfg)
     layout = _Layout()
     failures_range = _ni(m.FAILURES, RANGE, *EVENT_FILTERS)
@@ -337,7 +463,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
 
     layout.row("Overview")
     layout.place(
-        stat(
+        stat_panel(
             "Failures",
             "Distinct group push failure events in the time range, every kind.",
             [target(f"{_fn('round', _sum('', failures_range))}\nor vector(0)", instant=True)],
@@ -347,7 +473,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         4,
     )
     layout.place(
-        stat(
+        stat_panel(
             "Terminal / retried",
             "Terminal failures need an admin: Okta will not retry them. Retried ones may fix "
             "themselves; they are only seen with the System Log poller. Not filtered by "
@@ -369,7 +495,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         4,
     )
     layout.place(
-        stat(
+        stat_panel(
             "Mappings failing now",
             "Application and group pairs failing now: Okta's Group Push Mapping API where "
             "its last reading is fresh (ERROR), else the System Log poller's mapping state "
@@ -382,7 +508,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         4,
     )
     layout.place(
-        stat(
+        stat_panel(
             "Since last failure",
             "Time since Okta published the newest failure of the selected applications and groups.",
             [target(f"time() - max({last_failure})", instant=True)],
@@ -394,7 +520,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         4,
     )
     layout.place(
-        stat(
+        stat_panel(
             "Exporter up",
             "Exporter instances that answered their last scrape.",
             [target(f"sum({selector('up', *HEALTH_FILTERS)}) or vector(0)", instant=True)],
@@ -409,10 +535,10 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         timeseries(
             "Failures by application",
             "New failure events per interval. Click a series to see that application's groups.",
-            [target(_sum("application", failures_rate), "{{application}}")],
+            [target(_sum("application", failures_rate), "{{application}}", exemplar=True)],
             stacked=True,
             bars=True,
-            links=[_drill_down(cfg, "${__field.labels.application}")],
+            links=[_drill_down_builder(cfg, "${__field.labels.application}")],
         ),
         12,
         8,
@@ -421,7 +547,13 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         timeseries(
             "Failures by group",
             "New failure events per interval and group; pick an application to narrow it.",
-            [target(_sum("application, group", failures_rate), "{{application}} / {{group}}")],
+            [
+                target(
+                    _sum("application, group", failures_rate),
+                    "{{application}} / {{group}}",
+                    exemplar=True,
+                )
+            ],
             stacked=True,
             bars=True,
         ),
@@ -429,7 +561,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         8,
     )
     layout.place(
-        table(
+        table_panel(
             "Top groups",
             "Groups with the most failures in the time range and when Okta published the "
             "newest. Click an application to drill down.",
@@ -465,49 +597,53 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         9,
     )
     layout.place(
-        {
-            "type": "bargauge",
-            "title": "Top actors",
-            "description": "Who or what triggered the pushes that failed, in the time range.",
-            "targets": [
+        _with_targets(
+            bargauge.Panel()
+            .title("Top actors")
+            .description("Who or what triggered the pushes that failed, in the time range.")
+            .unit("short")
+            .decimals(0)
+            .color_scheme(
+                dashboard_builders.FieldColor().mode(models.FieldColorModeId.CONTINUOUS_YL_RD)
+            )
+            .orientation(common.VizOrientation.HORIZONTAL)
+            .display_mode(common.BarGaugeDisplayMode.GRADIENT)
+            .show_unfilled(True)
+            .reduce_options(_reduce_last()),
+            [
                 target(
                     _fn("topk", _fn("round", _sum("actor", failures_range)) + " > 0", "10,"),
                     "{{actor}}",
                     instant=True,
                 )
             ],
-            "fieldConfig": {
-                "defaults": {"unit": "short", "decimals": 0, "color": {"mode": "continuous-YlRd"}},
-                "overrides": [],
-            },
-            "options": {
-                "orientation": "horizontal",
-                "displayMode": "gradient",
-                "showUnfilled": True,
-                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            },
-        },
+        ),
         6,
         9,
     )
     reasons = _ni(m.FAILURE_REASONS, RANGE, JOB, APPLICATION)
     layout.place(
-        {
-            "type": "piechart",
-            "title": "Failure reasons",
-            "description": "Why pushes failed (credentials, permission, rate_limited, "
-            "not_found, duplicate, validation, network, other), from the System Log poller. "
-            "Not filtered by group or actor.",
-            "targets": [
-                target(_fn("round", _sum("reason", reasons)) + " > 0", "{{reason}}", instant=True)
-            ],
-            "fieldConfig": {"defaults": {"unit": "short", "decimals": 0}, "overrides": []},
-            "options": {
-                "pieType": "donut",
-                "legend": {"displayMode": "table", "placement": "right", "values": ["value"]},
-                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-            },
-        },
+        _with_targets(
+            piechart.Panel()
+            .title("Failure reasons")
+            .description(
+                "Why pushes failed (credentials, permission, rate_limited, not_found, "
+                "duplicate, validation, network, other), from the System Log poller. "
+                "Not filtered by group or actor."
+            )
+            .unit("short")
+            .decimals(0)
+            .pie_type(PieChartType.DONUT)
+            .legend(
+                piechart.PieChartLegendOptions()
+                .display_mode(common.LegendDisplayMode.TABLE)
+                .placement(common.LegendPlacement.RIGHT)
+                .show_legend(True)
+                .values([PieChartLegendValues.VALUE])
+            )
+            .reduce_options(_reduce_last()),
+            [target(_fn("round", _sum("reason", reasons)) + " > 0", "{{reason}}", instant=True)],
+        ),
         6,
         9,
     )
@@ -516,7 +652,11 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
             "Terminal and retried failures",
             "New failure events per interval by kind. Not filtered by group or actor.",
             [
-                target(_sum("kind", _ni(m.FAILURES_BY_KIND, RATE, JOB, APPLICATION)), "{{kind}}"),
+                target(
+                    _sum("kind", _ni(m.FAILURES_BY_KIND, RATE, JOB, APPLICATION)),
+                    "{{kind}}",
+                    exemplar=True,
+                ),
             ],
             stacked=True,
             bars=True,
@@ -542,27 +682,22 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
                 ),
             ],
             overrides=[
-                {
-                    "matcher": {"id": "byRegexp", "options": ".* spike threshold"},
-                    "properties": [
-                        {
-                            "id": "custom.lineStyle",
-                            "value": {"fill": "dash", "dash": [10, 10]},
-                        }
-                    ],
-                }
+                _override_regexp(
+                    ".* spike threshold", ("custom.lineStyle", {"fill": "dash", "dash": [10, 10]})
+                )
             ],
         ),
         12,
         8,
     )
     layout.place(
-        table(
+        table_panel(
             "Failing mappings",
-            "Application and group pairs failing now (see Mappings failing now) and when "
-            "Okta published their newest failure.",
+            "Application and group pairs failing now (see Mappings failing now), when "
+            "Okta published their newest failure, and links to the application's Push Groups "
+            "tab in the Okta Admin Console and to the System Log search for the mapping.",
             [
-                target(f"{mapping_state} == 1", instant=True, table=True),
+                target(with_links(f"{mapping_state} == 1"), instant=True, table=True),
                 target(
                     f"1000 * {last_failure}\nand on (job, application, group)\n"
                     f"({mapping_state} == 1)",
@@ -573,6 +708,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
             rename={
                 "application": "Application",
                 "group": "Group",
+                **LINK_COLUMNS,
                 "Value #B": "Last failure",
             },
             overrides=[
@@ -581,6 +717,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
                     "Application", ("links", [_drill_down(cfg, "${__data.fields.application}")])
                 ),
                 _override("Group", ("links", [_group_link(cfg)])),
+                *_link_column_overrides(),
             ],
             sort_by="Last failure",
             hide=("Value #A",),
@@ -592,16 +729,20 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
     in_error = selector(m.MAPPING_STATUS, JOB, APPLICATION, GROUP, f'status="{m.ERROR_STATUS}"')
     error_now = f"max without (instance, status) ({in_error}) == 1"
     layout.place(
-        table(
+        table_panel(
             "Broken now",
             "Group push mappings in ERROR by Okta's Group Push Mapping API, as of the "
             "exporter's last reading: the category of Okta's error summary and when Okta "
-            "last pushed the group. Empty without the reconciler (--okta.mappings-interval).",
+            "last pushed the group, with links to the application's Push Groups tab in the "
+            "Okta Admin Console and to the System Log search for the mapping. Empty without "
+            "the reconciler (--okta.mappings-interval).",
             [
                 target(
-                    f"max without (instance) "
-                    f"({selector(m.MAPPING_ERROR_REASON, JOB, APPLICATION, GROUP)})\n"
-                    f"and on (job, application, group)\n({error_now})",
+                    with_links(
+                        f"max without (instance) "
+                        f"({selector(m.MAPPING_ERROR_REASON, JOB, APPLICATION, GROUP)})\n"
+                        f"and on (job, application, group)\n({error_now})"
+                    ),
                     instant=True,
                     table=True,
                 ),
@@ -617,6 +758,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
                 "application": "Application",
                 "group": "Group",
                 "reason": "Error summary category",
+                **LINK_COLUMNS,
                 "Value #B": "Last push",
             },
             overrides=[
@@ -625,6 +767,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
                     "Application", ("links", [_drill_down(cfg, "${__data.fields.application}")])
                 ),
                 _override("Group", ("links", [_group_link(cfg)])),
+                *_link_column_overrides(),
             ],
             sort_by="Last push",
             hide=("Value #A",),
@@ -634,7 +777,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
     )
     statuses = selector(m.MAPPING_STATUS, JOB, APPLICATION, GROUP)
     layout.place(
-        stat(
+        stat_panel(
             "Mappings by status",
             "Group push mappings of the selected applications and groups by Okta's status: "
             "ACTIVE, ERROR (Okta pushes nothing), INACTIVE (turned off).",
@@ -761,13 +904,9 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
             ],
             unit="percentunit",
             overrides=[
-                {
-                    "matcher": {"id": "byRegexp", "options": "Okta API up.*"},
-                    "properties": [
-                        {"id": "unit", "value": "none"},
-                        {"id": "custom.axisPlacement", "value": "right"},
-                    ],
-                },
+                _override_regexp(
+                    "Okta API up.*", ("unit", "none"), ("custom.axisPlacement", "right")
+                ),
             ],
         ),
         8,
@@ -849,13 +988,9 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
                 ),
             ],
             overrides=[
-                {
-                    "matcher": {"id": "byRegexp", "options": "overflow .*"},
-                    "properties": [
-                        {"id": "custom.axisPlacement", "value": "right"},
-                        {"id": "custom.drawStyle", "value": "bars"},
-                    ],
-                }
+                _override_regexp(
+                    "overflow .*", ("custom.axisPlacement", "right"), ("custom.drawStyle", "bars")
+                )
             ],
         ),
         8,
@@ -880,7 +1015,7 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
         8,
     )
     layout.place(
-        table(
+        table_panel(
             "Instances",
             "Exporter processes, their version and whether they answer.",
             [
@@ -912,56 +1047,55 @@ def panels(cfg: MixinConfig) -> list[dict[str, Any]]:
     return layout.panels
 
 
+def dashboard_builder(cfg: MixinConfig) -> dashboard_builders.Dashboard:
+    """The dashboard for provisioning, as the SDK's builder."""
+    builder = (
+        dashboard_builders.Dashboard(cfg.dashboard_title)
+        .uid(cfg.dashboard_uid)
+        .description(
+            "Okta Group Push failures by application, group and actor, from "
+            "okta-group-push-exporter."
+        )
+        .tags(list(cfg.dashboard_tags))
+        .timezone("")
+        .editable()
+        .tooltip(models.DashboardCursorSync.CROSSHAIR)
+        .fiscal_year_start_month(0)
+        .live_now(False)
+        .refresh(cfg.dashboard_refresh)
+        .version(1)
+        .week_start("")
+        .time(cfg.dashboard_time_from, "now")
+        # No annotation list: Grafana adds its built-in "Annotations & Alerts" itself.
+        .link(
+            dashboard_builders.DashboardLink("Runbooks")
+            .type(models.DashboardLinkType.LINK)
+            .url(cfg.runbook_url)
+            .icon("doc")
+            .target_blank(True)
+            .as_dropdown(False)
+            .include_vars(False)
+            .keep_time(False)
+            .tags([])
+            .tooltip("What each alert means and how to fix it")
+        )
+        .variables(templating())
+    )
+    for panel in panels(cfg):
+        if isinstance(panel, dashboard_builders.Row):
+            builder = builder.with_row(panel)
+        else:
+            builder = builder.with_panel(panel)
+    return builder
+
+
 def dashboard(cfg: MixinConfig) -> dict[str, Any]:
     """The dashboard for provisioning: its datasource is the `datasource` variable."""
-    return {
-        "id": None,
-        "uid": cfg.dashboard_uid,
-        "title": cfg.dashboard_title,
-        "description": "Okta Group Push failures by application, group and actor, from "
-        "okta-group-push-exporter.",
-        "tags": list(cfg.dashboard_tags),
-        "timezone": "",
-        "editable": True,
-        "graphTooltip": 1,
-        "fiscalYearStartMonth": 0,
-        "liveNow": False,
-        "refresh": cfg.dashboard_refresh,
-        "schemaVersion": cfg.schema_version,
-        "version": 1,
-        "weekStart": "",
-        "time": {"from": cfg.dashboard_time_from, "to": "now"},
-        "timepicker": {},
-        "annotations": {
-            "list": [
-                {
-                    "builtIn": 1,
-                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                    "enable": True,
-                    "hide": True,
-                    "iconColor": "rgba(0, 211, 255, 1)",
-                    "name": "Annotations & Alerts",
-                    "type": "dashboard",
-                }
-            ]
-        },
-        "links": [
-            {
-                "title": "Runbooks",
-                "type": "link",
-                "url": cfg.runbook_url,
-                "icon": "doc",
-                "targetBlank": True,
-                "asDropdown": False,
-                "includeVars": False,
-                "keepTime": False,
-                "tags": [],
-                "tooltip": "What each alert means and how to fix it",
-            }
-        ],
-        "templating": {"list": templating()},
-        "panels": panels(cfg),
-    }
+    board = dashboard_builder(cfg).build()
+    # The SDK targets a newer schema; Grafana migrates ours (cfg.grafana_min_version on).
+    board.schema_version = cfg.schema_version
+    document: dict[str, Any] = json.loads(json.dumps(board, cls=JSONEncoder))
+    return document
 
 
 def import_dashboard(cfg: MixinConfig) -> dict[str, Any]:

@@ -51,6 +51,15 @@ PLANNED: Final[dict[str, tuple[str, ...]]] = {
     "okta_group_push_exporter_okta_api_up": (),
     "okta_group_push_exporter_label_overflow_total": ("label",),
     "okta_group_push_exporter_series": (),
+    # One series (value 1) per mapping: its Okta ids and links (issues 14 and 17).
+    "okta_group_push_mapping_info": (
+        "application",
+        "group",
+        "application_id",
+        "group_id",
+        "admin_url",
+        "system_log_url",
+    ),
 }
 
 MAPPING_FAILING: Final = "okta_group_push_mapping_failing"
@@ -63,6 +72,7 @@ RATE_LIMIT_LIMIT: Final = "okta_group_push_exporter_okta_rate_limit_limit"
 OKTA_API_UP: Final = "okta_group_push_exporter_okta_api_up"
 LABEL_OVERFLOW: Final = "okta_group_push_exporter_label_overflow_total"
 SERIES: Final = "okta_group_push_exporter_series"
+MAPPING_INFO: Final = "okta_group_push_mapping_info"
 
 # Shared state: every replica on the same store exposes the same totals, so queries fold
 # replicas with `max without (instance)` before summing.

@@ -39,6 +39,10 @@ class Alert:
     # A failure alert reports on Okta; the exporter being down makes it meaningless, so
     # Alertmanager inhibits it while the exporter is down or absent.
     failure: bool = False
+    # The way to the fix, as annotations after the description: (name, template) pairs,
+    # e.g. the reason and the Okta links. A template that finds nothing renders empty,
+    # and Prometheus leaves an empty annotation out.
+    fix: tuple[tuple[str, str], ...] = ()
 
 
 class Names:
@@ -59,6 +63,9 @@ class Names:
         self.group_hour = f"application_group:okta_group_push_failures:increase{cfg.stuck_after}"
         self.mapping_error = "application_group:okta_group_push_mapping_error:max"
         self.mapping_failing = "application_group:okta_group_push_mapping_failing:max"
+        self.app_reasons = (
+            f"application_reason:okta_group_push_failure_reasons:increase{cfg.stuck_after}"
+        )
 
 
 def _sel(cfg: MixinConfig, metric: str, *matchers: str) -> str:
@@ -98,6 +105,11 @@ def recording_rules(cfg: MixinConfig) -> list[Recording]:
             n.group_hour,
             _sum_without("actor", new_increase(failures, cfg.stuck_after, ready)),
         ),
+        # Why an application's pushes failed lately, for the alerts' `reason` annotation.
+        Recording(
+            n.app_reasons,
+            new_increase(_sel(cfg, m.FAILURE_REASONS), cfg.stuck_after, ready),
+        ),
         # Okta's own answer: 1 while the Group Push Mapping API says ERROR, 0 for ACTIVE or
         # INACTIVE; only while its last complete reading is fresh.
         Recording(
@@ -120,6 +132,56 @@ def recording_rules(cfg: MixinConfig) -> list[Recording]:
             f"{n.group_hour} > bool 0",
         ),
     ]
+
+
+_MAPPING_ARGS = "$labels.job $labels.application $labels.group"
+_APP_ARGS = "$labels.job $labels.application"
+
+
+def _first_label(query: str, args: str, label: str) -> str:
+    """A template: `label` of the first series `query` (a printf format) returns, or nothing."""
+    return (
+        f'{{{{ with query (printf "{query}" {args}) }}}}'
+        f'{{{{ . | first | label "{label}" }}}}{{{{ end }}}}'
+    )
+
+
+def _links(*, per_mapping: bool = True) -> tuple[tuple[str, str], ...]:
+    """The Okta links of the alert's mapping (or application), read from the info series.
+
+    A template query rather than a join in the alert's expression: the alert fires alike
+    with or without the info series (an exporter that does not export it yet, a scrape that
+    missed it), and its labels, which identify it in Alertmanager, do not change when a
+    link does.
+    """
+    if per_mapping:
+        info = f"{m.MAPPING_INFO}{{job=%q, application=%q, group=%q}}"
+        return (
+            ("admin_url", _first_label(info, _MAPPING_ARGS, "admin_url")),
+            ("system_log_url", _first_label(info, _MAPPING_ARGS, "system_log_url")),
+        )
+    # The Admin Console page is the application's: any of its mappings carries it.
+    info = f"{m.MAPPING_INFO}{{job=%q, application=%q}}"
+    return (("admin_url", _first_label(info, _APP_ARGS, "admin_url")),)
+
+
+def _reason(cfg: MixinConfig, *, per_mapping: bool = True) -> tuple[str, str]:
+    """The `reason` annotation: Okta's own for the mapping (its Group Push Mapping API's
+    errorSummary), else the most frequent reason of the application's recent failures."""
+    n = Names(cfg)
+    app_reason = _first_label(
+        f"topk(1, {n.app_reasons}{{job=%q, application=%q}} > 0)", _APP_ARGS, "reason"
+    )
+    if not per_mapping:
+        return ("reason", app_reason)
+    mapping_reason = (
+        f"max by (reason) ({m.MAPPING_ERROR_REASON}{{job=%q, application=%q, group=%q}} == 1)"
+    )
+    return (
+        "reason",
+        f'{{{{ with query (printf "{mapping_reason}" {_MAPPING_ARGS}) }}}}'
+        f'{{{{ . | first | label "reason" }}}}{{{{ else }}}}{app_reason}{{{{ end }}}}',
+    )
 
 
 def alerts(cfg: MixinConfig) -> list[Alert]:
@@ -169,6 +231,7 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
             f" the group's members in {{{{ $labels.application }}}} stay wrong until an admin"
             " fixes the cause and pushes the group again.",
             failure=True,
+            fix=(_reason(cfg), *_links()),
         ),
         Alert(
             f"{p}FailureSpike",
@@ -182,6 +245,7 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
             f" the previous {cfg.spike_baseline} and at least {cfg.spike_floor}."
             f" Groups failing most: {top_groups}.",
             failure=True,
+            fix=(_reason(cfg, per_mapping=False), *_links(per_mapping=False)),
         ),
         Alert(
             f"{p}MappingStuck",
@@ -194,6 +258,7 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
             f" for over {cfg.stuck_after}: {poller_state}. Its members in"
             " {{ $labels.application }} are out of date.",
             failure=True,
+            fix=(_reason(cfg), *_links()),
         ),
         Alert(
             f"{p}MappingError",
@@ -210,6 +275,7 @@ def alerts(cfg: MixinConfig) -> list[Alert]:
             f"{error_reason}: Okta pushes no membership changes to it until an admin fixes"
             " the cause and pushes the group again.",
             failure=True,
+            fix=(_reason(cfg), *_links()),
         ),
         Alert(
             f"{p}ExporterDown",
@@ -350,6 +416,7 @@ def rule_document(cfg: MixinConfig) -> dict[str, Any]:
         rule["annotations"] = {
             "summary": a.summary,
             "description": a.description,
+            **dict(a.fix),
             "runbook_url": cfg.runbook(a.name),
         }
         rules.append(rule)

@@ -23,6 +23,7 @@ from exporter.appkeys import (
     REGISTRY,
     SELF_METRICS,
     STATE,
+    STATUS,
     HookAuth,
 )
 from exporter.background import StoreUpkeep, every, stop
@@ -37,9 +38,12 @@ from exporter.okta.metrics import PollMetrics, ReconcileMetrics
 from exporter.okta.poller import Poller
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import Reconciler
+from exporter.oktalinks import OktaLinks
+from exporter.recent import Recent
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import guards_middleware
 from exporter.state import MetricState
+from exporter.statusdata import StatusSources
 from exporter.store.base import Store, StoreError
 
 
@@ -78,6 +82,7 @@ def make_app(
     app[AUTH] = auth = HookAuth(config.hook_secrets)
     app[STATE] = state
     app[EXPOSITION] = Exposition(state, registry)
+    recent = Recent()
     app[LEDGER] = ledger = Ledger(
         store,
         state,
@@ -86,6 +91,7 @@ def make_app(
         clock,
         policy=LabelPolicy.from_config(config),
         series_ttl=config.series_ttl,
+        recent=recent,
     )
 
     async def load_secrets() -> None:
@@ -106,6 +112,14 @@ def make_app(
         registry=registry,
         self_metrics=self_metrics,
         clock=clock,
+    )
+
+    app[STATUS] = StatusSources(
+        state,
+        recent,
+        OktaLinks.for_org(config.okta_org_url),
+        clock,
+        api=(lambda: reconciler.latest) if reconciler is not None else (lambda: ()),
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -145,8 +159,9 @@ def _okta_jobs(
     self_metrics: SelfMetrics,
     clock: Callable[[], float],
 ) -> tuple[Poller | None, Reconciler | None]:
-    """The System Log poller and the mapping reconciler, when --okta.org-url is set."""
-    if config.okta_org_url is None:
+    """The System Log poller and the mapping reconciler, when Okta can be asked (with an
+    org URL and credentials; an org URL alone only makes links)."""
+    if config.okta_org_url is None or not config.okta_credentials:
         return None, None
     budget = RateBudget()  # one org: the jobs share what Okta says of its limits
     poll_metrics = PollMetrics(registry, clock)

@@ -27,6 +27,7 @@ from exporter.health import Health
 from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
 from exporter.memo import Memo
 from exporter.reasons import REASONS, classify_reason
+from exporter.recent import Recent
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import SERIES_CAP, Labels, Limits, MetricState, Series, Update
 from exporter.store.base import Store, StoreError
@@ -309,8 +310,10 @@ class Ledger:
         *,
         policy: LabelPolicy = DEFAULT_POLICY,
         series_ttl: float | None = None,
+        recent: Recent | None = None,
     ) -> None:
         self._store = store
+        self._recent = recent  # told of the new events once they are committed
         self._health = health
         self._state = state
         self._metrics = metrics
@@ -343,6 +346,7 @@ class Ledger:
             raise StoreError("the actor hash key is not loaded from the store yet")
         now = self._clock()
         updates: list[Update] = []
+        planned: list[Event] = []  # the event of each update
         capped: list[Update] = []  # updates the caps decided for: reservations, overflow
         counted = failures = 0
         async with self._gate.shared():
@@ -353,6 +357,7 @@ class Ledger:
                     if kind is not _IGNORED:  # appended one by one: `finally` releases
                         update = planner(event, kind, now)
                         updates.append(update)
+                        planned.append(event)
                         if update.reserved or update.overflow:
                             capped.append(update)
                 # Per kind, not per event: a labelled child lookup costs more than a plan.
@@ -372,6 +377,11 @@ class Ledger:
                     if not all(applied):
                         new = [u for u, is_new in zip(updates, applied, strict=True) if is_new]
                 self._state.apply_all(new)
+                if self._recent is not None:
+                    is_new = {id(update) for update in new}
+                    self._recent.note_updates(
+                        (e, u) for e, u in zip(planned, updates, strict=True) if id(u) in is_new
+                    )
                 counted = len(new)
                 failures = counted
                 if _SUCCESS in kinds:

@@ -153,7 +153,7 @@ def _card(row: StatusRow, now: float) -> str:
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     links = []
     if row.admin_url:
-        links.append(f'<a href="{_e(row.admin_url)}" rel="noreferrer">Open the app in Okta</a>')
+        links.append(f'<a href="{_e(row.admin_url)}" rel="noreferrer">Admin Console</a>')
     if row.system_log_url:
         links.append(f'<a href="{_e(row.system_log_url)}" rel="noreferrer">System Log</a>')
     if not links:

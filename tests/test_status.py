@@ -24,7 +24,8 @@ from exporter.status import CSP, STYLE, StatusRow, render, worst_first
 from exporter.statusdata import collect
 from exporter.store.memory import MemoryStore
 from tests.builders import envelope, failure_event
-from tests.conftest import NOW, SECRET, Client, auth
+from tests.conftest import NOW, SECRET, Client, ReconcileRig, auth
+from tests.okta_emulator import Emulator
 
 EVIL = "<script>alert('x')</script> \"quoted\" & 'single'"
 PUBLISHED = "2026-11-18T11:00:00.000Z"  # 6 min 40 s before NOW
@@ -206,6 +207,37 @@ async def test_api_only_failures_show_okta_error_summary_and_the_app_page(tmp_pa
     assert row.admin_url == "https://acme-admin.okta.com/admin/app/slack/instance/0oaSLACK/"
     assert "00gFIN" in row.system_log_url
     assert "Invalid &lt;token&gt;" in render([row], NOW)
+
+
+async def test_the_lease_holders_reading_gives_rows_with_the_app_page(
+    org_url: str,
+    emulator: Emulator,
+    memory: MemoryStore,
+    reconcile_rigs: Callable[..., ReconcileRig],
+    tmp_path: Path,
+) -> None:
+    app_id = emulator.add_app("AWS IAM Identity Center")
+    group_id = emulator.add_group("Engineering")
+    emulator.add_mapping(app_id, group_id, status="ERROR", error_summary="Linked group missing")
+    rig = reconcile_rigs(org_url, memory, owner="a")
+    await rig.reconciler.step()
+    sources = status_app(links_config(tmp_path))[STATUS]
+    sources.api = lambda: rig.reconciler.latest
+    (row,) = collect(sources)
+    assert (row.application, row.group) == ("AWS IAM Identity Center", "Engineering")
+    assert (row.application_id, row.group_id) == (app_id, group_id)
+    assert row.error_summary == "Linked group missing"
+    assert row.admin_url == (
+        f"https://acme-admin.okta.com/admin/app/aws_iam_identity_center/instance/{app_id}/"
+    )
+    standby = reconcile_rigs(org_url, memory, owner="b")
+    await standby.reconciler.step()
+    assert standby.reconciler.latest == ()  # only the lease holder reads
+    await rig.reconciler.close()  # gives the lease up: its reading is no longer shown
+    assert collect(sources) == []
+    sources.api = lambda: standby.reconciler.latest
+    await standby.reconciler.step()
+    assert [r.application_id for r in collect(sources)] == [app_id]
 
 
 async def test_status_is_behind_the_same_basic_auth_as_the_landing_page(

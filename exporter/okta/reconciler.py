@@ -309,6 +309,7 @@ class Reconciler:
     async def close(self) -> None:
         """Give the lease up (a standby takes over at once) and close the HTTP session."""
         await self._lease.release()
+        self.latest = ()
         self.metrics.standby()
         await self.client.close()
 

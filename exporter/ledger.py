@@ -346,7 +346,6 @@ class Ledger:
             raise StoreError("the actor hash key is not loaded from the store yet")
         now = self._clock()
         updates: list[Update] = []
-        planned: list[Event] = []  # the event of each update
         capped: list[Update] = []  # updates the caps decided for: reservations, overflow
         counted = failures = 0
         async with self._gate.shared():
@@ -357,7 +356,6 @@ class Ledger:
                     if kind is not _IGNORED:  # appended one by one: `finally` releases
                         update = planner(event, kind, now)
                         updates.append(update)
-                        planned.append(event)
                         if update.reserved or update.overflow:
                             capped.append(update)
                 # Per kind, not per event: a labelled child lookup costs more than a plan.
@@ -377,11 +375,8 @@ class Ledger:
                     if not all(applied):
                         new = [u for u, is_new in zip(updates, applied, strict=True) if is_new]
                 self._state.apply_all(new)
-                if self._recent is not None:
-                    is_new = {id(update) for update in new}
-                    self._recent.note_updates(
-                        (e, u) for e, u in zip(planned, updates, strict=True) if id(u) in is_new
-                    )
+                if self._recent is not None and new:
+                    self._tell_recent(self._recent, events, kinds, updates, new)
                 counted = len(new)
                 failures = counted
                 if _SUCCESS in kinds:
@@ -404,6 +399,22 @@ class Ledger:
             ignored=len(events) - len(updates),
             failures=failures,
         )
+
+    @staticmethod
+    def _tell_recent(
+        recent: Recent,
+        events: Sequence[Event],
+        kinds: Sequence[Kind],
+        updates: Sequence[Update],
+        new: Sequence[Update],
+    ) -> None:
+        """Hand the new events and their updates to the /status page's recent record."""
+        # `updates` holds one update per event that is not ignored, in order.
+        planned = [event for event, kind in zip(events, kinds, strict=True) if kind is not _IGNORED]
+        if new is not updates:
+            fresh = {id(update) for update in new}
+            planned = [e for e, u in zip(planned, updates, strict=True) if id(u) in fresh]
+        recent.note_batch(planned, new)
 
     def _announce(self, labels: Sequence[str]) -> None:
         """Log, once per label and process, that a cap started folding values."""

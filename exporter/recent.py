@@ -1,24 +1,33 @@
 """What this process saw of each mapping lately: for the /status page. Pure, bounded.
 
 The stored state answers "failing now, since when" but keeps no history, so "how many
-failures in the last hour and day" cannot be derived from it. This keeps, per mapping
-(by the label values its mapping state is stored under), the failures per minute of
-Okta's `published` time for the last day, the newest failure event, and the newest
-success. The ledger feeds it after the store committed a batch, with the new events only,
-so redelivery and replay count once.
+failures in the last hour and day" cannot be derived from it. This keeps, per mapping (by
+the label values its mapping state is stored under): the failures per minute of Okta's
+`published` time, the newest failure event and the newest success. The ledger feeds it
+after the store committed a batch, with the new events only, so redelivery and replay
+count once.
 
 It is per process and starts empty: a restart forgets it, and with several replicas each
-page counts what that replica ingested (README "/status"). Bounded: at most
-`max_mappings` mappings (the least recently fed is forgotten first) and one counter per
-minute of the last day for each.
+page counts what that replica ingested (README "The status page"). Bounded: the mappings
+are the state's (its series cap bounds them), and the per-minute counters are trimmed to
+the last day and to at most `max_counters` in all, the oldest minutes first.
+
+Feeding runs for every batch, so it is done with whole-batch operations (`map`, `zip`,
+`Counter.update`, `dict.update`, which loop in C) and no Python code per event: a
+per-event loop cost 0.9 us per event, a quarter of the ledger's time, where the HTTP
+ingest target is narrow (BENCHMARKS.md "/status"). Within one batch the last event of a
+mapping counts as its newest (the System Log poller reads in ascending order; a hook
+delivery's events are the same moment's).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from itertools import compress, repeat
+from operator import attrgetter, floordiv, is_not, itemgetter, not_
+from typing import Final, cast
 
 from exporter.classify import Kind
 from exporter.events import Entity, Event
@@ -27,7 +36,16 @@ from exporter.state import Labels, Update
 BUCKET: Final = 60.0  # seconds per counter
 DAY: Final = 86400.0
 HOUR: Final = 3600.0
-MAX_MAPPINGS: Final = 10_000
+MAX_COUNTERS: Final = 500_000  # (mapping, minute) counters in all: about 50 MB at most
+
+_SUCCESS: Final = Kind.SUCCESS  # a module constant: an Enum lookup is slow on Python 3.11
+_KIND = attrgetter("kind")
+_RANK = attrgetter("rank")
+_MAXIMA = attrgetter("maxima")
+_LAST = itemgetter(-1)
+_LABELS = itemgetter(1)
+_TIME = itemgetter(1)
+_DAY_MINUTES: Final = int(DAY // BUCKET)
 
 
 @dataclass(slots=True)
@@ -36,11 +54,9 @@ class Seen:
 
     application: Entity = field(default_factory=Entity)
     group: Entity = field(default_factory=Entity)
-    last_failure: Event | None = None  # the newest by `published`
+    last_failure: Event | None = None
     last_success: float | None = None
-    # The first failure after the newest success, to the minute (see `note`).
-    failing_since: float | None = None
-    # Failures per minute (`published` // BUCKET), the last day's only.
+    # Failures per minute (`published` // BUCKET), the last day's at most.
     per_minute: dict[int, int] = field(default_factory=dict)
 
     def failures_since(self, since: float) -> int:
@@ -48,61 +64,89 @@ class Seen:
         first = int(since // BUCKET)
         return sum(count for minute, count in self.per_minute.items() if minute >= first)
 
+    @property
+    def failing_since(self) -> float | None:
+        """The first failure after the newest success, to the minute; None if none."""
+        after = self.last_success if self.last_success is not None else float("-inf")
+        minutes = [m for m, count in self.per_minute.items() if count and (m + 1) * BUCKET > after]
+        return max(min(minutes) * BUCKET, after) if minutes else None
+
 
 class Recent:
     """The recent failures and successes of each mapping, fed by the ledger."""
 
-    def __init__(self, max_mappings: int = MAX_MAPPINGS) -> None:
-        self._max = max_mappings
-        self._seen: OrderedDict[Labels, Seen] = OrderedDict()
+    def __init__(self, max_counters: int = MAX_COUNTERS) -> None:
+        self._max = max_counters
+        # Failures by minute of `published`, then by mapping: a batch's failures mostly
+        # share their minute, and then one Counter.update counts them all.
+        self._minutes: dict[int, Counter[Labels]] = {}
+        self._newest_minute = -1
+        self._newest: dict[Labels, Event] = {}  # the newest failure event
+        self._success: dict[Labels, float] = {}  # the newest success's published time
 
-    def note(self, labels: Labels, event: Event, failure: bool, published: float) -> None:
-        """One new event of the mapping stored under `labels`."""
-        seen = self._seen.get(labels)
-        if seen is None:
-            seen = self._seen[labels] = Seen()
-            if len(self._seen) > self._max:
-                self._seen.popitem(last=False)
-        else:
-            self._seen.move_to_end(labels)
-        if event.application.id:
-            seen.application = event.application
-        if event.group.id:
-            seen.group = event.group
-        if not failure:
-            if seen.last_success is None or published > seen.last_success:
-                seen.last_success = published
-                if seen.failing_since is not None and seen.failing_since <= published:
-                    # Failures that came in before this (later published) success: the
-                    # first of them after it, to the minute, from the counters.
-                    later = [m for m in seen.per_minute if (m + 1) * BUCKET > published]
-                    seen.failing_since = max(published, min(later) * BUCKET) if later else None
+    def note_batch(self, events: Sequence[Event], updates: Sequence[Update]) -> None:
+        """A batch the ledger committed: `updates[i]` is new and planned from `events[i]`."""
+        ranks: list[float | None] = list(map(_RANK, updates))
+        if None in ranks:  # not the planner's: no time to count them by
             return
-        after_success = seen.last_success is None or published > seen.last_success
-        if after_success and (seen.failing_since is None or published < seen.failing_since):
-            seen.failing_since = published
-        newest = seen.last_failure
-        if newest is None or newest.published is None or published >= newest.published:
-            seen.last_failure = event
-        minute = int(published // BUCKET)
-        buckets = seen.per_minute
-        buckets[minute] = buckets.get(minute, 0) + 1
-        if len(buckets) > DAY / BUCKET + 1:  # keep a day back from the newest minute
-            oldest = max(buckets) - int(DAY // BUCKET)
-            for old in [m for m in buckets if m < oldest]:
-                del buckets[old]
+        failed = list(map(is_not, map(_KIND, updates), repeat(_SUCCESS)))
+        labels = list(map(_LABELS, map(_LAST, map(_MAXIMA, updates))))  # the mapping state's
+        if any(failed):
+            failures = list(compress(labels, failed))
+            self._newest.update(zip(failures, compress(events, failed), strict=True))
+            times = cast("list[float]", list(compress(ranks, failed)))
+            first, last = int(min(times) // BUCKET), int(max(times) // BUCKET)
+            if first == last:
+                counter = self._counter(first)
+                if counter is not None:
+                    counter.update(failures)
+            else:  # a page read while catching up: spread over minutes
+                minutes = map(int, map(floordiv, times, repeat(BUCKET)))
+                for (minute, key), count in Counter(zip(minutes, failures, strict=True)).items():
+                    counter = self._counter(minute)
+                    if counter is not None:
+                        counter[key] += count
+        if not all(failed):
+            succeeded = list(map(not_, failed))
+            pairs = zip(compress(labels, succeeded), compress(ranks, succeeded), strict=True)
+            # Sorted by time, so the dict keeps each mapping's newest of the batch.
+            for key, published in dict(sorted(pairs, key=_TIME)).items():
+                if published > self._success.get(key, published - 1):
+                    self._success[key] = published
 
-    def note_updates(self, pairs: Iterable[tuple[Event, Update]]) -> None:
-        """The ledger's new (event, update) pairs, successes and failures alike."""
-        for event, update in pairs:
-            if not update.maxima or update.kind is Kind.IGNORED:
-                continue
-            labels = update.maxima[-1][1]  # the mapping state's series (exporter/mapping.py)
-            published = update.rank if update.rank is not None else update.maxima[-1][2]
-            self.note(labels, event, update.kind is not Kind.SUCCESS, published)
+    def _counter(self, minute: int) -> Counter[Labels] | None:
+        """The minute's counters; None for a minute older than the last day."""
+        counter = self._minutes.get(minute)
+        if counter is None:
+            if minute < self._newest_minute - _DAY_MINUTES:
+                return None
+            counter = self._minutes[minute] = Counter()
+            self._newest_minute = max(self._newest_minute, minute)
+            self._trim()
+        return counter
 
-    def get(self, labels: Labels) -> Seen | None:
-        return self._seen.get(labels)
+    def _trim(self) -> None:
+        """Forget minutes older than a day before the newest, then the oldest past the cap."""
+        oldest = self._newest_minute - _DAY_MINUTES
+        for minute in [m for m in self._minutes if m < oldest]:
+            del self._minutes[minute]
+        total = sum(map(len, self._minutes.values()))
+        for minute in sorted(self._minutes):
+            if total < self._max or minute == self._newest_minute:  # room for this minute
+                break
+            total -= len(self._minutes.pop(minute))
 
-    def __len__(self) -> int:
-        return len(self._seen)
+    def view(self) -> dict[Labels, Seen]:
+        """Every mapping seen, with its counters: built once for each page."""
+        seen: dict[Labels, Seen] = {}
+        for key, event in self._newest.items():
+            seen[key] = Seen(event.application, event.group, event, self._success.get(key))
+        for minute, counter in self._minutes.items():
+            for key, count in counter.items():
+                mapping = seen.get(key)
+                if mapping is not None:
+                    mapping.per_minute[minute] = count
+        for key, published in self._success.items():
+            if key not in seen:
+                seen[key] = Seen(last_success=published)
+        return seen

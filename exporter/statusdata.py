@@ -48,6 +48,7 @@ def collect(sources: StatusSources) -> list[StatusRow]:
         if read.status == ERROR:
             api.setdefault((read.application, read.group), (push, read))
     failing = {labels for labels, value in events.items() if mapping.decode(value)[1]}
+    recent = sources.recent.view()
     rows = []
     for labels in sorted(failing | api.keys()):
         if len(labels) != 2:
@@ -57,7 +58,7 @@ def collect(sources: StatusSources) -> list[StatusRow]:
                 labels,
                 by_events=labels in failing,
                 api=api.get(labels),
-                seen=sources.recent.get(labels),
+                seen=recent.get(labels),
                 last_failure=last_failures.get(labels),
                 links=sources.links,
                 now=now,

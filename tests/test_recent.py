@@ -5,103 +5,117 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exporter.classify import classify
 from exporter.events import Entity, Event
-from exporter.recent import BUCKET, DAY, HOUR, Recent
+from exporter.ledger import plan
+from exporter.recent import BUCKET, DAY, HOUR, Recent, Seen
 
 T0 = 1_795_000_000.0
 KEY = ("Slack", "Eng")
+FAILED = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
+PUSHED = "application.provision.group_push.pushed"
 
 
-def event(published: float, *, failure: bool = True, uuid: str = "u") -> Event:
+def event(published: float, *, failure: bool = True, app: str = "Slack", n: int = 0) -> Event:
     return Event(
-        uuid=uuid,
-        event_type="application.provision.group_push.mapping.update.or.delete.failed.with.error"
-        if failure
-        else "application.provision.group_push.pushed",
+        uuid=f"{app}-{published}-{failure}-{n}",
+        event_type=FAILED if failure else PUSHED,
         published=published,
         outcome="FAILURE" if failure else "SUCCESS",
         reason="Invalid credentials" if failure else "",
         message="Push failed",
-        application=Entity("0oaSLACK", "AppInstance", "Slack", "Slack"),
+        application=Entity(f"0oa{app.upper()}", "AppInstance", app, app),
         group=Entity("00gENG", "UserGroup", "Eng", "Eng"),
     )
 
 
-def note(recent: Recent, published: float, failure: bool = True) -> None:
-    recent.note(KEY, event(published, failure=failure), failure, published)
+def feed(recent: Recent, *events: Event) -> None:
+    """As the ledger does: plan each event, hand the batch over."""
+    updates = [plan(e, classify(e.event_type, e.outcome), T0) for e in events]
+    recent.note_batch(list(events), updates)
+
+
+def seen(recent: Recent, key: tuple[str, str] = KEY) -> Seen:
+    mapping = recent.view().get(key)
+    assert mapping is not None
+    return mapping
 
 
 def test_counts_failures_in_the_last_hour_and_day_by_published_time() -> None:
     recent = Recent()
-    for published in (T0 - 2 * DAY, T0 - 5 * HOUR, T0 - 30 * 60, T0 - 60, T0):
-        note(recent, published)
-    seen = recent.get(KEY)
-    assert seen is not None
-    assert seen.failures_since(T0 - HOUR) == 3
-    assert seen.failures_since(T0 - DAY) == 4
-    assert (seen.application.id, seen.group.id) == ("0oaSLACK", "00gENG")
+    feed(recent, *(event(t) for t in (T0 - 2 * DAY, T0 - 5 * HOUR, T0 - 30 * 60, T0 - 60)))
+    feed(recent, event(T0))
+    mapping = seen(recent)
+    assert mapping.failures_since(T0 - HOUR) == 3
+    assert mapping.failures_since(T0 - DAY) == 4
+    assert (mapping.application.id, mapping.group.id) == ("0oaSLACK", "00gENG")
+    assert mapping.last_failure is not None and mapping.last_failure.published == T0
 
 
-def test_since_is_the_first_failure_after_the_newest_success() -> None:
+def test_since_is_the_first_failure_after_the_newest_success_to_the_minute() -> None:
     recent = Recent()
-    note(recent, T0 - 600)
-    note(recent, T0 - 300, failure=False)
-    note(recent, T0 - 120)
-    note(recent, T0 - 60)
-    seen = recent.get(KEY)
-    assert seen is not None
-    assert seen.failing_since == T0 - 120
-    assert seen.last_success == T0 - 300
-    assert seen.last_failure is not None and seen.last_failure.published == T0 - 60
+    feed(recent, event(T0 - 600), event(T0 - 300, failure=False))
+    feed(recent, event(T0 - 120), event(T0 - 60))
+    mapping = seen(recent)
+    assert mapping.failing_since == T0 - 120 - (T0 - 120) % BUCKET
+    assert mapping.last_success == T0 - 300
 
 
-def test_a_late_success_moves_since_to_the_failures_after_it() -> None:
+def test_a_success_after_every_failure_leaves_nothing_failing() -> None:
     recent = Recent()
-    note(recent, T0 - 600)
-    note(recent, T0 - 120)
-    note(recent, T0 - 300, failure=False)  # published between the two, arrived last
-    seen = recent.get(KEY)
-    assert seen is not None and seen.failing_since == T0 - 120 - (T0 - 120) % BUCKET
+    feed(recent, event(T0 - 600))
+    feed(recent, event(T0, failure=False))
+    assert seen(recent).failing_since is None
 
 
-def test_a_success_after_every_failure_clears_since() -> None:
+def test_the_newest_success_wins_whatever_the_order() -> None:
     recent = Recent()
-    note(recent, T0 - 600)
-    note(recent, T0, failure=False)
-    seen = recent.get(KEY)
-    assert seen is not None and seen.failing_since is None
+    feed(recent, event(T0, failure=False), event(T0 - 500, failure=False))
+    feed(recent, event(T0 - 900, failure=False))
+    assert seen(recent).last_success == T0
 
 
-def test_mappings_are_bounded_least_recently_fed_first() -> None:
-    recent = Recent(max_mappings=2)
-    for name in ("a", "b", "a", "c"):
-        recent.note((name, "g"), event(T0), True, T0)
-    assert len(recent) == 2
-    assert recent.get(("b", "g")) is None
-    assert recent.get(("a", "g")) is not None
-
-
-@given(st.lists(st.floats(T0 - 10 * DAY, T0), max_size=300))
-def test_counters_stay_bounded_to_a_day_of_minutes(times: list[float]) -> None:
+def test_a_success_only_mapping_is_known_without_counts() -> None:
     recent = Recent()
-    for published in times:
-        note(recent, published)
-    seen = recent.get(KEY)
-    if seen is not None:
-        assert len(seen.per_minute) <= DAY / BUCKET + 1
-        newest = max(times)
-        assert seen.failures_since(newest - HOUR) == sum(
-            1 for t in times if t // BUCKET >= (newest - HOUR) // BUCKET
-        )
+    feed(recent, event(T0, failure=False))
+    mapping = seen(recent)
+    assert (mapping.last_failure, mapping.per_minute, mapping.last_success) == (None, {}, T0)
+
+
+def test_counters_are_bounded_oldest_minutes_first() -> None:
+    recent = Recent(max_counters=100)
+    for i in range(300):
+        feed(recent, event(T0 - (300 - i) * BUCKET, n=i))
+    mapping = seen(recent)
+    assert len(mapping.per_minute) <= 100
+    assert max(mapping.per_minute) == int((T0 - BUCKET) // BUCKET)  # the newest are kept
 
 
 def test_a_failure_a_minute_for_two_days_keeps_one_day_of_counters() -> None:
-    recent = Recent()
+    recent = Recent(max_counters=2000)
     minutes = int(2 * DAY // BUCKET)
-    for i in range(minutes):
-        note(recent, T0 - (minutes - 1 - i) * BUCKET)
-    seen = recent.get(KEY)
-    assert seen is not None
-    assert len(seen.per_minute) <= DAY / BUCKET + 1
-    assert seen.failures_since(T0 - HOUR) == 61  # minutes T0-60min .. T0, both ends counted
-    assert seen.failures_since(T0 - DAY) == DAY // BUCKET + 1
+    for start in range(0, minutes, 50):
+        batch = range(start, min(start + 50, minutes))
+        feed(recent, *(event(T0 - (minutes - 1 - i) * BUCKET) for i in batch))
+    mapping = seen(recent)
+    assert len(mapping.per_minute) <= 2000
+    assert mapping.failures_since(T0 - HOUR) == 61  # minutes T0-60min .. T0, both ends counted
+    assert mapping.failures_since(T0 - DAY) == DAY // BUCKET + 1
+
+
+@given(st.lists(st.tuples(st.floats(T0 - 3 * DAY, T0), st.booleans()), max_size=60))
+def test_counts_match_the_failures_fed_whatever_the_batches(
+    fed: list[tuple[float, bool]],
+) -> None:
+    recent = Recent()
+    events = [event(t, failure=f, n=i) for i, (t, f) in enumerate(fed)]
+    for start in range(0, len(events), 7):
+        feed(recent, *events[start : start + 7])
+    failures = [t for t, f in fed if f]
+    view = recent.view()
+    if not failures:
+        assert KEY not in view or view[KEY].per_minute == {}
+        return
+    since = T0 - HOUR
+    expected = sum(1 for t in failures if t // BUCKET >= since // BUCKET)
+    assert view[KEY].failures_since(since) == expected

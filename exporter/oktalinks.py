@@ -4,10 +4,12 @@ Two links per mapping, built from `--okta.org-url` and Okta ids only (no API cal
 work with no credentials set):
 
 - the app's page in the Admin Console:
-  `https://{org}-admin.okta.com/admin/app/{appName}/instance/{appId}/`. The form is the
-  one public material shows for app pages (e.g. `.../admin/app/oidc_client/instance/0oa.../
-  #tab-general`, `#tab-assignments`, `#tab-signon`, `#tab-user-management` in third-party
-  set-up guides found with the code search). `appName` is the app's `name` in Okta's Apps
+  `https://{org}-admin.okta.com/admin/app/{appName}/instance/{appId}/`. Okta does not
+  document its Admin Console's URLs; its own guides have admins copy "the Okta instance
+  URL" of an app from the address bar (okta/okta-developer-docs pull request 2137), and
+  the copies public repositories hold have this form (`.../admin/app/oidc_client/
+  instance/0oa.../#tab-general`, `#tab-assignments`, `#tab-signon`,
+  `#tab-user-management`, found with the code search). `appName` is the app's `name` in Okta's Apps
   API ("the `name` of the app, as distinct from the `label`", okta/okta-developer-docs
   pull request 5092); events do not carry it, so without it the link goes to the Admin
   Console's application list (`/admin/apps/active`), where the app is one search away.
@@ -24,9 +26,10 @@ work with no credentials set):
 
 The Admin Console lives on the org's `-admin` host: `acme.okta.com` gives
 `acme-admin.okta.com`, and so for Okta's other cells (`oktapreview.com`, `okta-emea.com`,
-`okta-gov.com`, `okta.mil`). A custom domain (`login.acme.com`) is not the Admin
-Console's host and the Okta subdomain behind it cannot be derived, so there are no links
-then (`admin_origin` returns None): the exporter says nothing rather than a wrong link.
+`okta-gov.com`, `okta.mil`; the `-admin` host is what every copied Admin Console URL
+above shows). For a custom domain (`login.acme.com`) nothing found says where the Admin
+Console is, and the Okta subdomain behind it cannot be derived, so there are no links then
+(`admin_origin` returns None): no link rather than a guessed one.
 """
 
 from __future__ import annotations

@@ -25,11 +25,12 @@ work with no credentials set):
   there, so the search shows the mapping's group push and membership events only.
 
 The Admin Console lives on the org's `-admin` host: `acme.okta.com` gives
-`acme-admin.okta.com`, and so for Okta's other cells (`oktapreview.com`, `okta-emea.com`,
-`okta-gov.com`, `okta.mil`; the `-admin` host is what every copied Admin Console URL
-above shows). For a custom domain (`login.acme.com`) nothing found says where the Admin
-Console is, and the Okta subdomain behind it cannot be derived, so there are no links then
-(`admin_origin` returns None): no link rather than a guessed one.
+`acme-admin.okta.com`, and so for `oktapreview.com` and `okta-emea.com` orgs (the `-admin`
+host is what every copied Admin Console URL above shows). For a custom domain
+(`login.acme.com`) nothing found says where the Admin Console is, and the Okta subdomain
+behind it cannot be derived; other domains Okta may run are not listed for want of a
+source. Either way there are no links (`admin_origin` returns None) rather than guessed
+ones.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-OKTA_DOMAINS: Final = ("okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil")
+# Okta's own org domains, as exporter/config.py on main knows them (one list once merged).
+OKTA_DOMAINS: Final = ("okta.com", "oktapreview.com", "okta-emea.com")
 ADMIN_SUFFIX: Final = "-admin"
 APPS_LIST_PATH: Final = "/admin/apps/active"
 SYSTEM_LOG_PATH: Final = "/report/system_log_2"

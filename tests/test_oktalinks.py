@@ -21,8 +21,6 @@ ACME = OktaLinks("https://acme-admin.okta.com")
         ("https://acme-admin.okta.com", "https://acme-admin.okta.com"),
         ("https://dev-123.oktapreview.com", "https://dev-123-admin.oktapreview.com"),
         ("https://acme.okta-emea.com", "https://acme-admin.okta-emea.com"),
-        ("https://agency.okta-gov.com", "https://agency-admin.okta-gov.com"),
-        ("https://unit.okta.mil", "https://unit-admin.okta.mil"),
     ],
 )
 def test_admin_console_host_is_the_orgs_admin_subdomain(org: str, admin: str) -> None:

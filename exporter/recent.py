@@ -26,8 +26,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter, floordiv, is_not, itemgetter, not_
-from typing import Final, cast
+from operator import attrgetter, floordiv, itemgetter
+from typing import Final
 
 from exporter.classify import Kind
 from exporter.events import Entity, Event
@@ -38,7 +38,10 @@ DAY: Final = 86400.0
 HOUR: Final = 3600.0
 MAX_COUNTERS: Final = 500_000  # (mapping, minute) counters in all: about 50 MB at most
 
-_SUCCESS: Final = Kind.SUCCESS  # a module constant: an Enum lookup is slow on Python 3.11
+# Module constants: an Enum member lookup is slow on Python 3.11.
+_SUCCESS: Final = Kind.SUCCESS
+_TERMINAL: Final = Kind.TERMINAL_FAILURE
+_RETRIED: Final = Kind.RETRIED_FAILURE
 _KIND = attrgetter("kind")
 _RANK = attrgetter("rank")
 _MAXIMA = attrgetter("maxima")
@@ -85,34 +88,48 @@ class Recent:
         self._success: dict[Labels, float] = {}  # the newest success's published time
 
     def note_batch(self, events: Sequence[Event], updates: Sequence[Update]) -> None:
-        """A batch the ledger committed: `updates[i]` is new and planned from `events[i]`."""
-        ranks: list[float | None] = list(map(_RANK, updates))
-        if None in ranks:  # not the planner's: no time to count them by
-            return
-        failed = list(map(is_not, map(_KIND, updates), repeat(_SUCCESS)))
-        labels = list(map(_LABELS, map(_LAST, map(_MAXIMA, updates))))  # the mapping state's
+        """A batch the ledger committed: `updates[i]` is new and planned from `events[i]`.
+
+        Only mapping failures and successes count; an update of another kind, or one
+        without a time (not the planner's), is passed over.
+        """
+        kinds = list(map(_KIND, updates))
+        failed = [kind is _TERMINAL or kind is _RETRIED for kind in kinds]
         if any(failed):
-            failures = list(compress(labels, failed))
-            self._newest.update(zip(failures, compress(events, failed), strict=True))
-            times = cast("list[float]", list(compress(ranks, failed)))
-            first, last = int(min(times) // BUCKET), int(max(times) // BUCKET)
-            if first == last:
-                counter = self._counter(first)
-                if counter is not None:
-                    counter.update(failures)
-            else:  # a page read while catching up: spread over minutes
-                minutes = map(int, map(floordiv, times, repeat(BUCKET)))
-                for (minute, key), count in Counter(zip(minutes, failures, strict=True)).items():
-                    counter = self._counter(minute)
-                    if counter is not None:
-                        counter[key] += count
+            self._failed(list(compress(events, failed)), list(compress(updates, failed)))
         if not all(failed):
-            succeeded = list(map(not_, failed))
-            pairs = zip(compress(labels, succeeded), compress(ranks, succeeded), strict=True)
-            # Sorted by time, so the dict keeps each mapping's newest of the batch.
-            for key, published in dict(sorted(pairs, key=_TIME)).items():
-                if published > self._success.get(key, published - 1):
-                    self._success[key] = published
+            succeeded = [kind is _SUCCESS for kind in kinds]
+            if any(succeeded):
+                self._succeeded(list(compress(updates, succeeded)))
+
+    def _failed(self, events: list[Event], updates: list[Update]) -> None:
+        times = list(map(_RANK, updates))
+        if None in times:
+            return
+        failures = list(map(_LABELS, map(_LAST, map(_MAXIMA, updates))))  # mapping state's
+        self._newest.update(zip(failures, events, strict=True))
+        first, last = int(min(times) // BUCKET), int(max(times) // BUCKET)
+        if first == last:
+            counter = self._counter(first)
+            if counter is not None:
+                counter.update(failures)
+            return
+        # A page read while catching up: spread over minutes.
+        minutes = map(int, map(floordiv, times, repeat(BUCKET)))
+        for (minute, key), count in Counter(zip(minutes, failures, strict=True)).items():
+            counter = self._counter(minute)
+            if counter is not None:
+                counter[key] += count
+
+    def _succeeded(self, updates: list[Update]) -> None:
+        times = list(map(_RANK, updates))
+        if None in times:
+            return
+        labels = map(_LABELS, map(_LAST, map(_MAXIMA, updates)))
+        # Sorted by time, so the dict keeps each mapping's newest of the batch.
+        for key, published in dict(sorted(zip(labels, times, strict=True), key=_TIME)).items():
+            if published > self._success.get(key, published - 1):
+                self._success[key] = published
 
     def _counter(self, minute: int) -> Counter[Labels] | None:
         """The minute's counters; None for a minute older than the last day."""

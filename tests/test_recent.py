@@ -5,10 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.classify import classify
+from exporter.classify import Kind, classify
 from exporter.events import Entity, Event
 from exporter.ledger import plan
 from exporter.recent import BUCKET, DAY, HOUR, Recent, Seen
+from exporter.state import Update
 
 T0 = 1_795_000_000.0
 KEY = ("Slack", "Eng")
@@ -119,3 +120,15 @@ def test_counts_match_the_failures_fed_whatever_the_batches(
     since = T0 - HOUR
     expected = sum(1 for t in failures if t // BUCKET >= since // BUCKET)
     assert view[KEY].failures_since(since) == expected
+
+
+def test_updates_of_other_kinds_or_without_a_time_are_passed_over() -> None:
+    """Only the planner's mapping failures and successes count; nothing else breaks a batch."""
+    recent = Recent()
+    failure = event(T0)
+    planned = plan(failure, classify(failure.event_type, failure.outcome), T0)
+    other = Update("x", Kind.IGNORED)  # no series, no time
+    timeless = Update("y", Kind.TERMINAL_FAILURE, maxima=planned.maxima)
+    recent.note_batch([event(T0, n=1), failure], [other, planned])
+    recent.note_batch([event(T0, n=2)], [timeless])
+    assert seen(recent).failures_since(T0 - HOUR) == 1

@@ -15,9 +15,10 @@ the last day and to at most `max_counters` in all, the oldest minutes first.
 Feeding runs for every batch, so it is done with whole-batch operations (`map`, `zip`,
 `Counter.update`, `dict.update`, which loop in C) and no Python code per event: a
 per-event loop cost 0.9 us per event, a quarter of the ledger's time, where the HTTP
-ingest target is narrow (BENCHMARKS.md "/status"). Within one batch the last event of a
-mapping counts as its newest (the System Log poller reads in ascending order; a hook
-delivery's events are the same moment's).
+ingest target is narrow (BENCHMARKS.md "/status"). The last failure fed counts as the
+mapping's newest, not compared by time (the System Log poller reads in ascending order, a
+hook delivery's events are the same moment's, and a late copy of an event is a duplicate
+that is not fed); the newest success is compared by time.
 """
 
 from __future__ import annotations

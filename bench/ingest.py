@@ -26,6 +26,7 @@ from exporter.exposition import Exposition
 from exporter.health import Health
 from exporter.labels import LabelPolicy
 from exporter.ledger import Ledger, limits
+from exporter.recent import Recent
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState
 from exporter.store.memory import MemoryStore
@@ -60,6 +61,7 @@ def ours(payloads: list[bytes]) -> float:
         Health(metrics),
         time.time,
         policy=LabelPolicy.from_config(config),
+        recent=Recent(),  # as in the app: the /status page's record
     )
 
     async def run() -> float:

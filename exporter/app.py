@@ -23,6 +23,7 @@ from exporter.appkeys import (
     REGISTRY,
     SELF_METRICS,
     STATE,
+    STATUS,
     HookAuth,
 )
 from exporter.background import StoreUpkeep, every, stop
@@ -38,10 +39,25 @@ from exporter.okta.metrics import PollMetrics, ReconcileMetrics, RetryMetrics
 from exporter.okta.poller import Poller
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import Reconciler
+from exporter.oktalinks import OktaLinks
+from exporter.recent import Recent
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import guards_middleware
 from exporter.state import MetricState
+from exporter.statusdata import StatusSources
 from exporter.store.base import Store, StoreError
+
+
+def _application(config: Config, access: Access | None) -> web.Application:
+    """The bare application: body cap, connection guards and access control."""
+    access = (
+        access if access is not None else Access(BasicAuth(config.web.users), config.web.headers)
+    )
+    # aiohttp refuses to buffer more than client_max_size: the hook body cap.
+    return web.Application(
+        client_max_size=config.max_body_bytes,
+        middlewares=[guards_middleware(list(access.guards)), access_middleware(access)],
+    )
 
 
 def make_app(
@@ -64,14 +80,7 @@ def make_app(
     health = Health(self_metrics)
     self_metrics.ready.set_function(lambda: float(health.ready))
 
-    access = (
-        access if access is not None else Access(BasicAuth(config.web.users), config.web.headers)
-    )
-    # aiohttp refuses to buffer more than client_max_size: the hook body cap.
-    app = web.Application(
-        client_max_size=config.max_body_bytes,
-        middlewares=[guards_middleware(list(access.guards)), access_middleware(access)],
-    )
+    app = _application(config, access)
     app[CONFIG] = config
     app[REGISTRY] = registry
     app[SELF_METRICS] = self_metrics
@@ -80,6 +89,7 @@ def make_app(
     app[STATE] = state
     newest = Exemplars()
     app[EXPOSITION] = Exposition(state, registry, newest)
+    recent = Recent()
     app[LEDGER] = ledger = Ledger(
         store,
         state,
@@ -89,6 +99,7 @@ def make_app(
         policy=LabelPolicy.from_config(config),
         series_ttl=config.series_ttl,
         exemplars=newest,
+        recent=recent,
     )
 
     async def load_secrets() -> None:
@@ -109,6 +120,14 @@ def make_app(
         registry=registry,
         self_metrics=self_metrics,
         clock=clock,
+    )
+
+    app[STATUS] = StatusSources(
+        state,
+        recent,
+        OktaLinks.for_org(config.okta_org_url),
+        clock,
+        api=(lambda: reconciler.latest) if reconciler is not None else (lambda: ()),
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -148,8 +167,9 @@ def _okta_jobs(
     self_metrics: SelfMetrics,
     clock: Callable[[], float],
 ) -> tuple[Poller | None, Reconciler | None]:
-    """The System Log poller and the mapping reconciler, when --okta.org-url is set."""
-    if config.okta_org_url is None:
+    """The System Log poller and the mapping reconciler, when Okta can be asked (with an
+    org URL and credentials; an org URL alone only makes links)."""
+    if config.okta_org_url is None or not config.okta_credentials:
         return None, None
     budget = RateBudget()  # one org: the jobs share what Okta says of its limits
     retries = RetryMetrics(registry)  # one family, counted by both jobs

@@ -13,6 +13,7 @@ from exporter.health import Health
 from exporter.ledger import Ledger
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState
+from exporter.statusdata import StatusSources
 
 
 @dataclass
@@ -30,3 +31,4 @@ HEALTH = web.AppKey("health", Health)
 AUTH = web.AppKey("auth", HookAuth)
 EXPOSITION = web.AppKey("exposition", Exposition)
 STATE = web.AppKey("state", MetricState)
+STATUS = web.AppKey("status", StatusSources)

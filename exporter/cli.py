@@ -112,6 +112,11 @@ def _backfill(args: argparse.Namespace, config: Config) -> int:
         since, until = (parsed, until) if flag == "--since" else (since, parsed)
     if config.okta_org_url is None:
         problems.append("--okta.org-url: backfill reads the System Log of this org; set it")
+    elif not config.okta_credentials:
+        problems.append(
+            "--okta.api-token-file or --okta.client-id: backfill reads the System Log; "
+            "give credentials"
+        )
     if problems or since is None:
         print("okta-group-push-exporter: invalid backfill:", file=sys.stderr)
         for problem in problems:

@@ -26,7 +26,7 @@ ENV_PREFIX: Final = "OKTA_GROUP_PUSH_"
 # The contract names this variable: it holds the secret itself, not a file.
 HOOK_SECRET_ENV: Final = "OKTA_HOOK_SECRET"  # noqa: S105 - a variable name, not a secret
 HOOK_PATHS: Final = ("/hooks/okta", "/hooks/workflows")
-RESERVED_PATHS: Final = ("/", "/-/healthy", "/-/ready", *HOOK_PATHS)
+RESERVED_PATHS: Final = ("/", "/status", "/-/healthy", "/-/ready", *HOOK_PATHS)
 MASK: Final = "<secret>"
 
 
@@ -120,6 +120,11 @@ class Config:
     series_ttl: float | None = None  # off: see the README on sparse counters and increase()
     # --- Group Push Mapping API reconciler ---
     okta_mappings_interval: float = 300.0  # 0: off
+
+    @property
+    def okta_credentials(self) -> bool:
+        """Whether Okta can be asked anything: without credentials the org URL only makes links."""
+        return self.okta_api_token is not None or self.okta_client_id is not None
 
     def describe(self) -> dict[str, str]:
         """The effective configuration by flag, secrets masked: for the landing page."""
@@ -594,7 +599,8 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "--okta.org-url",
         "okta_org_url",
-        "Your Okta org, e.g. https://example.okta.com. When set, serve polls its System Log.",
+        "Your Okta org, e.g. https://example.okta.com: links to its Admin Console; with "
+        "credentials, serve also polls its System Log and reads its group push mappings.",
         parse_org_url,
     ),
     Option(
@@ -843,11 +849,6 @@ def _check_okta(values: dict[str, Any], environ: Mapping[str, str], problems: li
     if has_token and has_oauth:
         problems.append(
             "--okta.org-url: give an API token or an OAuth client (--okta.client-id), not both"
-        )
-    elif not has_token and not has_oauth:
-        problems.append(
-            f"--okta.org-url: needs credentials: --okta.api-token-file (or {API_TOKEN_ENV}), "
-            "or --okta.client-id with --okta.private-key-file"
         )
     elif has_oauth and ("okta_client_id" not in values or key_file is None):
         problems.append("--okta.client-id and --okta.private-key-file: set both for OAuth")

@@ -28,6 +28,7 @@ from exporter.health import Health
 from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
 from exporter.memo import Memo
 from exporter.reasons import REASONS, classify_reason
+from exporter.recent import Recent
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import SERIES_CAP, Labels, Limits, MetricState, Series, Update
 from exporter.store.base import Store, StoreError
@@ -327,9 +328,11 @@ class Ledger:
         policy: LabelPolicy = DEFAULT_POLICY,
         series_ttl: float | None = None,
         exemplars: Exemplars | None = None,
+        recent: Recent | None = None,
     ) -> None:
         self._store = store
         self._exemplars = exemplars
+        self._recent = recent  # told of the new events once they are committed
         self._health = health
         self._state = state
         self._metrics = metrics
@@ -385,8 +388,8 @@ class Ledger:
                             others += count
                 new = await self._commit(updates, now)
                 self._state.apply_all(new)
-                if self._exemplars is not None:
-                    self._exemplars.note(new, now)
+                if new:
+                    self._observe(events, kinds, updates, new, now)
                 counted = len(new)
                 failures = counted
                 if others:
@@ -426,6 +429,27 @@ class Ledger:
         if all(applied):
             return updates
         return [u for u, is_new in zip(updates, applied, strict=True) if is_new]
+
+    def _observe(
+        self,
+        events: Sequence[Event],
+        kinds: Sequence[Kind],
+        updates: Sequence[Update],
+        new: Sequence[Update],
+        now: float,
+    ) -> None:
+        """Tell the in-process views of recent events (exemplars, the /status page's
+        recent record) what was just committed."""
+        if self._exemplars is not None:
+            self._exemplars.note(new, now)
+        if self._recent is None:
+            return
+        # `updates` holds one update per event that is not ignored, in order.
+        planned = [event for event, kind in zip(events, kinds, strict=True) if kind is not _IGNORED]
+        if new is not updates:
+            fresh = {id(update) for update in new}
+            planned = [e for e, u in zip(planned, updates, strict=True) if id(u) in fresh]
+        self._recent.note_batch(planned, new)
 
     def _announce(self, labels: Sequence[str]) -> None:
         """Log, once per label and process, that a cap started folding values."""

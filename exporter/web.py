@@ -1,4 +1,4 @@
-"""HTTP adapter for people and Prometheus: landing page, /metrics, health and readiness."""
+"""HTTP adapter for people and Prometheus: landing page, /status, /metrics, health and readiness."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from aiohttp import web
 from prometheus_client.exposition import gzip_accepted
 
 from exporter import __version__
-from exporter.appkeys import CONFIG, EXPOSITION, HEALTH
+from exporter.appkeys import CONFIG, EXPOSITION, HEALTH, STATUS
 from exporter.exposition import negotiate
+from exporter.status import CSP as STATUS_CSP
+from exporter.status import render as render_status
+from exporter.statusdata import collect as collect_status
 
 if TYPE_CHECKING:
     from zlib import _Compress as Compressor
@@ -107,6 +110,7 @@ async def landing(request: web.Request) -> web.Response:
 <h1>Okta Group Push Exporter</h1>
 <p>Version {html.escape(__version__)}. Counts Okta group push failures for Prometheus.</p>
 <ul>
+<li><a href="/status">Status: what is failing now</a></li>
 <li><a href="{html.escape(config.telemetry_path)}">Metrics</a></li>
 <li><a href="/-/healthy">Health</a></li>
 <li><a href="/-/ready">Readiness</a></li>
@@ -123,8 +127,17 @@ Okta Workflows URL: <code>/hooks/workflows</code>.</p>
     return web.Response(text=page, content_type="text/html")
 
 
+async def status(request: web.Request) -> web.Response:
+    """The mappings failing now, for people: HTML under a strict CSP, no script."""
+    sources = request.app[STATUS]
+    page = render_status(collect_status(sources), sources.clock())
+    headers = {"Content-Security-Policy": STATUS_CSP, "Cache-Control": "no-store"}
+    return web.Response(text=page, content_type="text/html", headers=headers)
+
+
 def add_routes(app: web.Application, telemetry_path: str) -> None:
     app.router.add_get("/", landing)
+    app.router.add_get("/status", status)
     app.router.add_get(telemetry_path, metrics)
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)

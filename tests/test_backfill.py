@@ -297,6 +297,9 @@ def test_backfill_command_against_an_org(
                 {}) == 1  # fmt: skip
     err = capsys.readouterr().err
     assert "--since" in err and "--until" in err and "--okta.org-url" in err
+    org_only = ["--okta.org-url=https://acme.okta.com", f"--storage.path={tmp_path}"]
+    assert main(["backfill", "--since", "1h", *org_only], {}) == 1
+    assert "backfill reads the System Log; give credentials" in capsys.readouterr().err
 
 
 async def test_a_running_serve_shows_what_a_replay_adds_to_its_sqlite_file(

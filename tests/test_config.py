@@ -228,11 +228,20 @@ def test_org_url_is_normalised(tmp_path: Path) -> None:
     assert config.okta_api_token == "t0k3n"
 
 
+def test_an_org_url_alone_is_valid_and_asks_okta_nothing(tmp_path: Path) -> None:
+    """Without credentials the org URL only makes links (/status, the README "Links")."""
+    config = configure(["--okta.org-url", "https://acme.okta.com", "--storage.path", str(tmp_path)])
+    assert config.okta_org_url == "https://acme.okta.com"
+    assert config.okta_credentials is False
+    token = configure(["--okta.org-url", "https://acme.okta.com", "--storage.path",
+                       str(tmp_path)], {"OKTA_API_TOKEN": "t"})  # fmt: skip
+    assert token.okta_credentials is True
+
+
 def test_credentials_must_be_one_complete_kind(tmp_path: Path, key_file: Path) -> None:
     org = ["--okta.org-url", "https://example.okta.com"]
     token_file = tmp_path / "token"
     token_file.write_text("t0k3n\n")
-    assert "needs credentials" in problems_of(org)
     both = problems_of([*org, "--okta.client-id", "0oa1", "--okta.private-key-file",
                         str(key_file)], {"OKTA_API_TOKEN": "t"})  # fmt: skip
     assert "not both" in both

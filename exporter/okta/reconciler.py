@@ -147,6 +147,8 @@ class Reconciler:
         self._groups = GroupNames(settings.group_name_ttl, rng)
         self._tracker = Tracker()
         self._streak = FailureStreak("Group push mapping reconciliation", log, rng)
+        # The last complete reading, each mapping with what is exported of it (/status).
+        self.latest: tuple[tuple[PushMapping, MappingState], ...] = ()
 
     @classmethod
     def from_config(
@@ -222,7 +224,9 @@ class Reconciler:
                 document = None  # a deleted group: its id is its label
             self._groups.put(group_entity(group_id, document), self._clock())
         policy = self._settings.labels
-        return [describe(push, self._groups.get(push.source_group_id), policy) for push in pushes]
+        states = [describe(push, self._groups.get(push.source_group_id), policy) for push in pushes]
+        self.latest = tuple(zip(pushes, states, strict=True))
+        return states
 
     async def _list(self, url: str) -> list[object]:
         """Every item of a paged listing, following its next links to the end."""
@@ -304,6 +308,7 @@ class Reconciler:
         return held
 
     def _standby(self) -> None:
+        self.latest = ()
         if self.metrics.active:
             log.warning("another replica reads group push mappings now; standing by")
         self.metrics.standby()
@@ -324,6 +329,7 @@ class Reconciler:
     async def close(self) -> None:
         """Give the lease up (a standby takes over at once) and close the HTTP session."""
         await self._lease.release()
+        self.latest = ()
         self.metrics.standby()
         await self.client.close()
 

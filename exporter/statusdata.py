@@ -1,0 +1,122 @@
+"""The one adapter between the running exporter's state and the /status page's rows.
+
+Today the mapping-level state is keyed by label values (application, group): the
+event-derived state of exporter/mapping.py, the last-failure gauge, what the reconciler
+read last (exporter/okta/reconciler.py) and this process's recent record
+(exporter/recent.py) are joined on them here. Only `collect` knows that; the page
+(exporter/status.py) sees `StatusRow`s. When mapping state is keyed by Okta ids, this is
+the function to re-point.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from exporter import catalogue, mapping
+from exporter.ledger import failure_reason
+from exporter.okta.grouppush import ERROR, PushMapping
+from exporter.oktalinks import OktaLinks
+from exporter.recent import DAY, HOUR, Recent, Seen
+from exporter.reconcile import MappingState
+from exporter.state import Labels, MetricState
+from exporter.status import StatusRow
+
+LINK_LOOKBACK = 3600.0  # the System Log link starts an hour before the failing began
+
+
+@dataclass
+class StatusSources:
+    """Where the page's rows come from, gathered by the application at start."""
+
+    state: MetricState
+    recent: Recent
+    links: OktaLinks | None = None
+    clock: Callable[[], float] = time.time
+    # The reconciler's last complete reading; empty when it is off or stands by.
+    api: Callable[[], Sequence[tuple[PushMapping, MappingState]]] = field(default=lambda: ())
+
+
+def collect(sources: StatusSources) -> list[StatusRow]:
+    """A row for every mapping that the events or Okta's API say is failing now."""
+    now = sources.clock()
+    events = sources.state.series(mapping.STATE_SERIES)
+    last_failures = sources.state.series(catalogue.LAST_FAILURE.name)
+    api: dict[Labels, tuple[PushMapping, MappingState]] = {}
+    for push, read in sources.api():
+        if read.status == ERROR:
+            api.setdefault((read.application, read.group), (push, read))
+    failing = {labels for labels, value in events.items() if mapping.decode(value)[1]}
+    recent = sources.recent.view()
+    rows = []
+    for labels in sorted(failing | api.keys()):
+        if len(labels) != 2:
+            continue
+        rows.append(
+            _row(
+                labels,
+                by_events=labels in failing,
+                api=api.get(labels),
+                seen=recent.get(labels),
+                last_failure=last_failures.get(labels),
+                links=sources.links,
+                now=now,
+            )
+        )
+    return rows
+
+
+def _row(
+    labels: Labels,
+    *,
+    by_events: bool,
+    api: tuple[PushMapping, MappingState] | None,
+    seen: Seen | None,
+    last_failure: float | None,
+    links: OktaLinks | None,
+    now: float,
+) -> StatusRow:
+    application, group = labels
+    app_id = group_id = app_name = reason = summary = detail = ""
+    last_push = since = last_success = None
+    hour = day = None
+    if seen is not None:
+        app_id, group_id = seen.application.id, seen.group.id
+        since, last_success = seen.failing_since, seen.last_success
+        hour, day = seen.failures_since(now - HOUR), seen.failures_since(now - DAY)
+        if seen.last_failure is not None:
+            reason = failure_reason(seen.last_failure)
+            detail = seen.last_failure.reason or seen.last_failure.message
+    if api is not None:
+        push, read = api
+        app_id, group_id = push.app.id, push.source_group_id or group_id
+        app_name = push.app.entity.alternate_id  # the app's `name` (okta/grouppush.py)
+        summary, last_push = read.error_summary, read.last_push
+        reason = reason or (read.reason or "")
+    if since is None and by_events:
+        since = last_failure  # at least since the newest failure
+    admin_url = system_log_url = ""
+    if links is not None and app_id:
+        start = since - LINK_LOOKBACK if since is not None else None
+        found = links.mapping(app_id, group_id, app_name, start)
+        admin_url, system_log_url = found.admin, found.system_log
+    return StatusRow(
+        application=application,
+        group=group,
+        application_id=app_id,
+        group_id=group_id,
+        failing_by_events=by_events,
+        failing_by_api=api is not None,
+        since=since,
+        last_failure=last_failure,
+        last_success=last_success,
+        last_push=last_push,
+        reason=reason,
+        error_summary=summary,
+        detail=detail,
+        failures_hour=hour,
+        failures_day=day,
+        admin_url=admin_url,
+        system_log_url=system_log_url,
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,12 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exporter import events
 from exporter.events import (
     Batch,
     Entity,
     Event,
     PayloadError,
     Skipped,
+    json_depth,
     loads,
     parse_hook_body,
     parse_hook_envelope,
@@ -393,3 +397,67 @@ def test_repeated_actor_and_target_texts_are_decoded_once_and_kept_bounded() -> 
     texts(msgspec.Raw(long))  # too long to keep: decoded each time
     assert decoded == [b'"one"', b'"two"', b'"three"', b'"one"', long, long]
     assert len(texts._memo) <= 2
+
+
+# --- the depth scan reads each byte once (issue 15, item 1) --------------------------------
+
+
+class _ScanSpy:
+    """Wraps one of the depth scan's compiled patterns and records the bytes each call reads.
+
+    Both patterns are a character class or a possessive loop: the C matcher reads exactly
+    the bytes from where it starts to where it stops, so these spans are its whole work.
+    """
+
+    def __init__(self, pattern: re.Pattern[bytes], spans: list[tuple[int, int]]) -> None:
+        self._pattern = pattern
+        self._spans = spans
+
+    def search(self, body: bytes, position: int) -> re.Match[bytes] | None:
+        found = self._pattern.search(body, position)
+        self._spans.append((position, found.end() if found else len(body)))
+        return found
+
+    def match(self, body: bytes, position: int) -> re.Match[bytes] | None:
+        found = self._pattern.match(body, position)
+        self._spans.append((position, found.end() + 1 if found else position))
+        return found
+
+
+HOSTILE_BODIES = {
+    "unterminated string of escaped quotes": b"[" * 33 + b'"' + b'\\"' * 20000,
+    "many short strings": b"[" * 33 + b'"",' * 20000,
+    "quotes and backslashes": b"[" * 33 + b'"\\\\"' * 20000 + b'"',
+    "a body of --web.max-body-size": b"[" * 33 + b'"' + b'\\"' * (2 * 1024 * 1024 - 20),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_json_depth_reads_each_byte_of_a_hostile_body_at_most_once(
+    body: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's spans never overlap: work is linear in the body, not in body x quotes."""
+    spans: list[tuple[int, int]] = []
+    monkeypatch.setattr(events, "_STRUCTURE", _ScanSpy(events._STRUCTURE, spans))
+    monkeypatch.setattr(events, "_STRING_CONTENT", _ScanSpy(events._STRING_CONTENT, spans))
+    assert json_depth(body) == 33
+    read = sum(end - start for start, end in spans)
+    assert read <= len(body) + 1
+    assert all(later[0] >= earlier[1] - 1 for earlier, later in itertools.pairwise(spans))
+    with pytest.raises(PayloadError, match="nested deeper"):
+        loads(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b'[{"a[": [1, "x\\"]"]}]', 3),
+        (b'"[["', 0),
+        (b'["\\\\", [[]]]', 3),
+        (b'{"a": "\\u005b", "b": {}}', 2),
+        (b'["unterminated [[[', 1),
+        (b"", 0),
+    ],
+)
+def test_json_depth_ignores_brackets_inside_strings(body: bytes, depth: int) -> None:
+    assert json_depth(body) == depth

@@ -188,7 +188,7 @@ def start_prometheus(
 def start_exporter(
     workdir: Path,
     *args: str,
-    secret: str | None = "test-secret",
+    secret: str | None = "test-secret-of-16-chars",
     env: dict[str, str] | None = None,
     ready: bool = True,
     wrapper: tuple[str, ...] = (),
@@ -231,7 +231,7 @@ def start_exporter(
     )
 
 
-def post_json(url: str, document: object, secret: str = "test-secret") -> int:
+def post_json(url: str, document: object, secret: str = "test-secret-of-16-chars") -> int:
     """POST `document` as JSON with the hook secret header -> the status code (0: no answer)."""
     request = urllib.request.Request(  # noqa: S310 - loopback only
         url,

@@ -36,7 +36,7 @@ from tests.services import (
 )
 
 pytestmark = pytest.mark.integration
-SECRET = "test-secret"
+SECRET = "test-secret-of-16-chars"
 event = failure_event
 
 
@@ -93,13 +93,13 @@ def assert_unharmed(exporter: Service, expected_total: float) -> None:
 def test_50_mb_body_is_413_and_memory_barely_moves(exporter: Service) -> None:
     before = rss_kib(exporter.process.pid)
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n"
     )
     response = raw_request(exporter.port, head, (b"x" * 65536 for _ in range(800)))
     assert status_of(response) == 413
     chunked = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     chunks = (b"10000\r\n" + b"y" * 65536 + b"\r\n" for _ in range(800))
@@ -112,7 +112,7 @@ def test_small_gzip_body_expanding_past_the_cap_is_413(exporter: Service) -> Non
     bomb = gzip.compress(b'{"data": {"events": [' + b" " * (8 * 1024 * 1024) + b"]}}")
     assert len(bomb) < 16 * 1024
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
         b"Content-Length: " + str(len(bomb)).encode() + b"\r\n\r\n"
     )
@@ -123,7 +123,7 @@ def test_small_gzip_body_expanding_past_the_cap_is_413(exporter: Service) -> Non
 def test_json_nested_100000_deep_is_400(exporter: Service) -> None:
     body = b'{"data": {"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Length: "
         + str(len(body)).encode()
         + b"\r\n\r\n"
@@ -164,7 +164,7 @@ def status_of(response: bytes) -> int:
 
 def post_raw(exporter: Service, body: bytes) -> int:
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Length: "
         + str(len(body)).encode()
         + b"\r\n\r\n"
@@ -231,7 +231,8 @@ def test_slow_body_gets_408_and_frees_the_connection(tmp_path: Path) -> None:
     try:
         with socket.create_connection(("127.0.0.1", exporter.port), timeout=10) as sock:
             sock.sendall(
-                b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+                b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: test-secret-of-16-chars\r\n"
                 b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
             )
             response = sock.recv(65536)

@@ -191,3 +191,18 @@ async def test_attack_of_distinct_actors_and_groups_is_bounded_and_exact(
         subprocess.run, [promtool, "check", "metrics"], input=body, capture_output=True, check=False
     )
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+async def test_landing_page_masks_a_redis_password_given_as_a_query_parameter(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], tmp_path: Path
+) -> None:
+    """redis-py's `?password=` form (the only one for unix://) is masked like userinfo."""
+    config = Config(
+        storage_path=tmp_path,
+        hook_secrets=(SECRET,),
+        redis_url="unix:///run/redis.sock?db=0&password=s3kr1t",
+    )
+    client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
+    page = await (await client.get("/")).text()
+    assert "/run/redis.sock" in page
+    assert "s3kr1t" not in page

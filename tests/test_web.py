@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import bcrypt
 import pytest
 from aiohttp import web
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import web as web_module
+from exporter.access import Access
 from exporter.app import make_app
+from exporter.basicauth import BasicAuth
 from exporter.config import Config
 from exporter.store.memory import MemoryStore
 from tests.builders import envelope, failure_event
@@ -206,3 +210,16 @@ async def test_landing_page_masks_a_redis_password_given_as_a_query_parameter(
     page = await (await client.get("/")).text()
     assert "/run/redis.sock" in page
     assert "s3kr1t" not in page
+
+
+async def test_a_basic_auth_password_over_72_bytes_gets_401_not_500(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], tmp_path: Path
+) -> None:
+    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))
+    users = {"prom": bcrypt.hashpw(b"p" * 72, bcrypt.gensalt(rounds=4))}
+    app = make_app(config, MemoryStore(3600), clock=lambda: NOW, access=Access(BasicAuth(users)))
+    client = await aiohttp_client(app)
+    credentials = base64.b64encode(b"prom:" + b"p" * 100).decode()
+    response = await client.get("/metrics", headers={"Authorization": f"Basic {credentials}"})
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporter import hooks
 from exporter import web as pages
-from exporter.access import Access
+from exporter.access import Access, headers_signal
 from exporter.access import middleware as access_middleware
 from exporter.appkeys import (
     AUTH,
@@ -71,6 +71,7 @@ def make_app(
         client_max_size=config.max_body_bytes,
         middlewares=[guards_middleware(list(access.guards)), access_middleware(access)],
     )
+    app.on_response_prepare.append(headers_signal(access))
     app[CONFIG] = config
     app[REGISTRY] = registry
     app[SELF_METRICS] = self_metrics

@@ -223,3 +223,35 @@ async def test_a_basic_auth_password_over_72_bytes_gets_401_not_500(
     response = await client.get("/metrics", headers={"Authorization": f"Basic {credentials}"})
     assert response.status == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+async def test_web_config_headers_are_sent_on_every_response(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], tmp_path: Path
+) -> None:
+    """http_server_config.headers, as exporter-toolkit sends them: streamed /metrics and
+    every error answer included."""
+    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))
+    users = {"prom": bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4))}
+    headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+    app = make_app(
+        config, MemoryStore(3600), clock=lambda: NOW, access=Access(BasicAuth(users), headers)
+    )
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+    login = {"Authorization": "Basic " + base64.b64encode(b"prom:pw").decode()}
+    answers = [
+        await client.get("/metrics", headers=login),
+        await client.get("/metrics"),
+        await client.get("/nowhere", headers=login),
+        await client.put("/metrics", headers=login),
+        await client.post("/hooks/okta", json={}),
+        await client.get("/broken", headers=login),
+    ]
+    assert [response.status for response in answers] == [200, 401, 404, 405, 401, 500]
+    for response in answers:
+        assert response.headers["X-Content-Type-Options"] == "nosniff", response.status
+        assert response.headers["X-Frame-Options"] == "DENY", response.status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ssl
 import threading
 from pathlib import Path
@@ -12,7 +13,8 @@ import bcrypt
 import pytest
 
 from exporter.basicauth import BasicAuth, parse_header
-from exporter.webconfig import WebConfig, WebConfigError, parse
+from exporter.webconfig import ServerTls, TlsConfig, WebConfig, WebConfigError, parse
+from tests.certs import Authority
 from tests.conftest import wait_for
 
 
@@ -163,3 +165,52 @@ async def test_unknown_users_are_checked_at_the_configured_cost(
     assert not await auth.check(header("ghost", "pw2"))
     assert checkpw.hashes[-1].startswith(b"$2b$%02d$" % (cost + 1))
     assert threading.main_thread().name not in checkpw.threads
+
+
+# --- reloading TLS builds a fresh context (issue 15, item 7) ----------------------------------
+
+
+async def _handshake(port: int, server_ca: Path, client: tuple[Path, Path]) -> bool:
+    """True when a client with this certificate gets the server's answer over mutual TLS."""
+    context = ssl.create_default_context(cafile=server_ca)
+    context.load_cert_chain(*client)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+        answer = await reader.read()
+        writer.close()
+    except (ssl.SSLError, ConnectionError):
+        return False
+    return answer == b"welcome"
+
+
+async def test_reloading_tls_can_revoke_a_client_ca(tmp_path: Path) -> None:
+    """A reload builds a fresh context: the CA no longer in the file is no longer trusted."""
+    server_ca, ca_a, ca_b = (Authority(n, tmp_path) for n in ("server-ca", "ca-a", "ca-b"))
+    cert, key = server_ca.issue("server", server=True)
+    client_a, client_b = ca_a.issue("client-a"), ca_b.issue("client-b")
+
+    def config(client_ca: Path) -> TlsConfig:
+        return TlsConfig(cert, key, client_auth=ssl.CERT_REQUIRED, client_ca_file=client_ca)
+
+    tls = ServerTls(config(ca_a.file))
+
+    async def welcome(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            writer.write(b"welcome")
+            await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(welcome, "127.0.0.1", 0, ssl=tls.listener)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        assert await _handshake(port, server_ca.file, client_a)
+        assert not await _handshake(port, server_ca.file, client_b)
+        tls.reload(config(ca_b.file))
+        assert not await _handshake(port, server_ca.file, client_a)
+        assert await _handshake(port, server_ca.file, client_b)
+        with pytest.raises(FileNotFoundError):
+            tls.reload(config(tmp_path / "missing.crt"))
+        assert await _handshake(port, server_ca.file, client_b)  # the previous one kept
+    finally:
+        listener.close()
+        await listener.wait_closed()

@@ -50,8 +50,8 @@ from typing import Any, Final
 import jwt
 import orjson
 from aiohttp import web
-from yarl import URL
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from yarl import URL
 
 from exporter.events import parse_timestamp
 

@@ -34,7 +34,8 @@ MAX_HEADERS: Final = 64
 KEEPALIVE_TIMEOUT: Final = 75.0
 # After a response that left the request body unread (401, 404, 405, 413, 415), aiohttp
 # would by default keep reading and decompressing the rest for up to 10 s on the event loop
-# ("lingering close"): unauthenticated work. Zero closes the connection instead.
+# ("lingering close"): unauthenticated work. Zero closes the connection instead (AppRunner's
+# `lingering_time`, https://docs.aiohttp.org/en/stable/web_reference.html#aiohttp.web.AppRunner).
 LINGERING_TIME: Final = 0.0
 # asyncio accepts up to `backlog` connections in one go, and may do so twice before the
 # protocols of the first batch run, so the connection cap must leave twice that many

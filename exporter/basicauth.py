@@ -104,5 +104,7 @@ class BasicAuth:
 
     def _verify(self, password: bytes, hashed: bytes | None) -> bool:
         # Unknown users are checked against a dummy hash of the configured cost (the
-        # highest, with several), computed here on the worker thread the first time.
-        return _verify(password, hashed if hashed is not None else dummy_hash(self._cost))
+        # highest, with several), made here on the worker thread by the first check of
+        # any user, known or not, so that the first check does not tell either.
+        dummy = dummy_hash(self._cost)
+        return _verify(password, hashed if hashed is not None else dummy)

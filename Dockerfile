@@ -6,10 +6,11 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY exporter ./exporter
+# The exact versions the tests ran against (scripts/lock writes requirements.lock).
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-compile .
+ && /opt/venv/bin/pip install --no-compile -c requirements.lock .
 
 FROM python:3.11-slim-bookworm
 ARG VERSION=0.1.0

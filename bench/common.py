@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-of-16-chars"  # hook secrets have at least 16 characters
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 
 

@@ -55,9 +55,20 @@ def middleware(access: Access) -> Middleware:
             return web.Response(
                 status=401, text="401 Unauthorized\n", headers={"WWW-Authenticate": REALM}
             )
-        response = await handler(request)
-        for name, value in access.headers.items():
-            response.headers.setdefault(name, value)
-        return response
+        return await handler(request)
 
     return guard
+
+
+def headers_signal(access: Access) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """An `on_response_prepare` handler adding the web config's `http_server_config.headers`.
+
+    As exporter-toolkit does, on every response: streamed ones (/metrics) and the 401, 404,
+    405 and 500 answers too, which a middleware adding headers after the handler misses.
+    """
+
+    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        for name, value in access.headers.items():
+            response.headers.setdefault(name, value)
+
+    return add_headers

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporter import hooks
 from exporter import web as pages
-from exporter.access import Access
+from exporter.access import Access, headers_signal
 from exporter.access import middleware as access_middleware
 from exporter.appkeys import (
     AUTH,
@@ -54,10 +54,12 @@ def _application(config: Config, access: Access | None) -> web.Application:
         access if access is not None else Access(BasicAuth(config.web.users), config.web.headers)
     )
     # aiohttp refuses to buffer more than client_max_size: the hook body cap.
-    return web.Application(
+    app = web.Application(
         client_max_size=config.max_body_bytes,
         middlewares=[guards_middleware(list(access.guards)), access_middleware(access)],
     )
+    app.on_response_prepare.append(headers_signal(access))
+    return app
 
 
 def make_app(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets
@@ -21,9 +22,29 @@ from typing import Final
 import bcrypt
 
 CACHE_SIZE: Final = 100
-# A valid hash of a random password, computed once: the cost of a check for a user that
-# does not exist equals that of one that does.
-_DUMMY_HASH: Final = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=10))
+# bcrypt reads at most 72 bytes of a password, and bcrypt 5 raises on a longer one; Go's
+# bcrypt, behind exporter-toolkit, refuses it (ErrPasswordTooLong): a wrong password.
+MAX_PASSWORD_BYTES: Final = 72
+DEFAULT_COST: Final = 10
+
+
+def cost_of(hashed: bytes) -> int:
+    """The cost factor of a `$2b$12$...` hash (DEFAULT_COST when it cannot be read)."""
+    field = hashed[4:6]
+    return int(field) if field.isdigit() else DEFAULT_COST
+
+
+@functools.cache
+def dummy_hash(cost: int) -> bytes:
+    """A valid hash of a random password at `cost`, computed once per cost: checking a user
+    that does not exist costs what checking one that does costs."""
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=cost))
+
+
+def _verify(password: bytes, hashed: bytes) -> bool:
+    """bcrypt's verdict; a password over 72 bytes is checked (for equal timing) and refused."""
+    too_long = len(password) > MAX_PASSWORD_BYTES
+    return bcrypt.checkpw(password[:MAX_PASSWORD_BYTES], hashed) and not too_long
 
 
 def parse_header(value: str | None) -> tuple[str, str] | None:
@@ -46,6 +67,7 @@ class BasicAuth:
 
     def __init__(self, users: Mapping[str, bytes]) -> None:
         self._users = dict(users)
+        self._cost = max(map(cost_of, self._users.values()), default=DEFAULT_COST)
         self._key = secrets.token_bytes(32)  # keys the cache: no password kept in memory
         self._cache: OrderedDict[bytes, bool] = OrderedDict()
         self._lock = asyncio.Lock()
@@ -57,6 +79,7 @@ class BasicAuth:
     def replace(self, users: Mapping[str, bytes]) -> None:
         """New users (a SIGHUP reload): forget every cached verdict."""
         self._users = dict(users)
+        self._cost = max(map(cost_of, self._users.values()), default=DEFAULT_COST)
         self._cache.clear()
 
     async def check(self, header: str | None) -> bool:
@@ -72,11 +95,16 @@ class BasicAuth:
             return cached
         hashed = self._users.get(user)
         async with self._lock:  # one bcrypt at a time: a flood of guesses queues, not fans out
-            verdict = await asyncio.to_thread(
-                bcrypt.checkpw, password.encode(), hashed if hashed is not None else _DUMMY_HASH
-            )
+            verdict = await asyncio.to_thread(self._verify, password.encode(), hashed)
         verdict = verdict and hashed is not None
         self._cache[digest] = verdict
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return verdict
+
+    def _verify(self, password: bytes, hashed: bytes | None) -> bool:
+        # Unknown users are checked against a dummy hash of the configured cost (the
+        # highest, with several), made here on the worker thread by the first check of
+        # any user, known or not, so that the first check does not tell either.
+        dummy = dummy_hash(self._cost)
+        return _verify(password, hashed if hashed is not None else dummy)

@@ -152,7 +152,7 @@ def load_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config 
 def serve(config: Config) -> int:
     logs.setup(config.log_level, config.log_format)
     try:
-        context = webconfig.ssl_context(config.web.tls) if config.web.tls else None
+        tls = webconfig.ServerTls(config.web.tls) if config.web.tls else None
     except (OSError, ssl.SSLError) as exc:
         print(f"okta-group-push-exporter: --web.config.file: TLS: {exc}", file=sys.stderr)
         return 1
@@ -170,13 +170,16 @@ def serve(config: Config) -> int:
             return
         try:
             fresh = webconfig.load(config.web_config_file)
-            if context is not None and fresh.tls is not None:
-                webconfig.update_context(context, fresh.tls)
+            if tls is not None and fresh.tls is not None:
+                previous = tls.tls.client_auth
+                tls.reload(fresh.tls)
+                if fresh.tls.client_auth != previous:
+                    log.warning("changing client_auth_type takes a restart; the rest was reloaded")
         except (webconfig.WebConfigError, OSError, ssl.SSLError) as exc:
             log.error("web config not reloaded, keeping the previous one",
                       extra={"fields": {"error": str(exc)}})  # fmt: skip
             return
-        if (context is None) != (fresh.tls is None):
+        if (tls is None) != (fresh.tls is None):
             log.warning("turning TLS on or off takes a restart; the rest was reloaded")
         access.basic_auth.replace(fresh.users)
         access.headers = fresh.headers
@@ -189,13 +192,13 @@ def serve(config: Config) -> int:
                 "version": __version__,
                 "listen": str(config.listen),
                 "okta_listen": str(config.okta_listen or config.listen),
-                "tls": context is not None,
+                "tls": tls is not None,
                 "basic_auth": access.basic_auth.enabled,
                 "storage": config.storage_backend,
             }
         },
     )
-    asyncio.run(server.serve(config, app, guards, context, reload))
+    asyncio.run(server.serve(config, app, guards, tls.listener if tls else None, reload))
     return 0
 
 

@@ -216,7 +216,12 @@ def parse_path(text: str) -> Path:
 
 
 def parse_redis_url(text: str) -> str:
-    parts = urllib.parse.urlsplit(text.strip())
+    # The reasons never quote the text: it may hold a password (see Option.secret).
+    try:
+        parts = urllib.parse.urlsplit(text.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError("not a URL") from None
     if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
         raise ValueError(
             "expected redis://[:password@]host[:port][/db], rediss://... or unix://..."
@@ -224,14 +229,30 @@ def parse_redis_url(text: str) -> str:
     return text.strip()
 
 
+# Query parameters that carry a credential: redis-py reads `password` (the only way to
+# give one with unix://, https://redis.readthedocs.io/en/stable/connections.html
+# `from_url`); the others are masked too, as any URL might carry them.
+_SECRET_PARAMETER = re.compile(r"pass|secret|token|key|auth|credential", re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """A URL with its password replaced, for display."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:" if parts.username else ":"
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{MASK}@{netloc}"))
+    """A URL with every credential replaced, for display; a malformed one is not shown."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        userinfo, at, host = parts.netloc.rpartition("@")
+    except ValueError:
+        return MASK
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        # `user@host` alone: redis-py reads it as a user name, but it may well be a
+        # password written without its colon; either way, not worth showing.
+        userinfo = f"{user}:{MASK}" if colon else MASK
+    query = "&".join(
+        f"{name}={MASK}" if _SECRET_PARAMETER.search(name) else f"{name}={value}" if eq else name
+        for name, eq, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    netloc = f"{userinfo}@{host}" if at else host
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -254,9 +275,19 @@ def at_least(minimum: int) -> Callable[[str], int]:
 parse_positive_int: Final = at_least(1)
 
 
-def split_secrets(text: str) -> tuple[str, ...]:
-    """Several secrets for rotation: one per line in a file, or comma-separated in the env."""
-    return tuple(s.strip() for s in re.split(r"[\n,]", text) if s.strip())
+def split_lines(text: str) -> tuple[str, ...]:
+    """Secrets in a file: one per line (several for rotation). A comma is part of a secret."""
+    return tuple(s.strip() for s in text.splitlines() if s.strip())
+
+
+def split_commas(text: str) -> tuple[str, ...]:
+    """Secrets in an environment variable: comma-separated (README, "Configuration")."""
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+# Okta's header secret is the only authentication on the hook endpoints, which face the
+# internet: a short one can be guessed. The generated secret has 43 characters.
+MIN_HOOK_SECRET_LENGTH: Final = 16
 
 
 def parse_regex(text: str) -> re.Pattern[str]:
@@ -402,6 +433,8 @@ class Option:
     help: str
     parse: Callable[[str], Any]
     show: Callable[[Any], str] = str
+    # The value may hold a credential: never quoted in an error, masked where shown.
+    secret: bool = False
 
     @property
     def env(self) -> str:
@@ -544,6 +577,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "Redis holding the state shared by every replica, e.g. redis://:password@host:6379/0.",
         parse_redis_url,
         mask_url,
+        secret=True,
     ),
     Option(
         "--storage.redis-prefix",
@@ -717,7 +751,8 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
         try:
             values[option.attr] = option.parse(text)
         except ValueError as exc:
-            problems.append(f"{origin}: {exc} (got {text!r})")
+            got = "value not shown: it may hold a password" if option.secret else f"got {text!r}"
+            problems.append(f"{origin}: {exc} ({got})")
 
     secrets = _secrets_from(
         values.get("hook_secret_file"),
@@ -727,6 +762,7 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
     )
     if secrets is not None:
         values["hook_secrets"] = secrets
+        _check_secret_length(secrets, values.get("hook_secret_file"), problems)
     web_file = values.get("web_config_file")
     if web_file is not None:
         try:
@@ -777,16 +813,27 @@ def _secrets_from(
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{flag}: cannot read {file}: {_reason(exc)}")
             return None
-        found = split_secrets(text)
+        found = split_lines(text)
         if not found:
             problems.append(f"{flag}: {file} holds no {noun}")
         return found
     if env_text is not None:
-        found = split_secrets(env_text)
+        found = split_commas(env_text)
         if not found:
             problems.append(f"{env}: is set but holds no {noun}")
         return found
     return None
+
+
+def _check_secret_length(secrets: tuple[str, ...], file: Path | None, problems: list[str]) -> None:
+    short = [len(secret) for secret in secrets if len(secret) < MIN_HOOK_SECRET_LENGTH]
+    if short:
+        where = "--okta.hook-secret-file" if file is not None else HOOK_SECRET_ENV
+        problems.append(
+            f"{where}: a hook secret has {min(short)} characters, fewer than "
+            f"{MIN_HOOK_SECRET_LENGTH}; Okta's header secret is the hook's only "
+            "authentication (generate one with: openssl rand -hex 32)"
+        )
 
 
 def _reason(exc: BaseException) -> str:

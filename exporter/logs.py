@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -69,9 +70,16 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """`time level message key=value ...`, one line per record whatever the values hold.
+
+    Field values come from requests (a delivery id, an error text): a newline, tab or any
+    other character that is not printable is escaped, so no value can start a forged line
+    or hide text on a terminal.
+    """
+
     def format(self, record: logging.LogRecord) -> str:
-        parts = [_time(record), record.levelname.lower(), record.getMessage()]
-        parts += [f"{key}={_quote(value)}" for key, value in _fields(record).items()]
+        parts = [_time(record), record.levelname.lower(), _escape(record.getMessage())]
+        parts += [f"{_quote(key)}={_quote(value)}" for key, value in _fields(record).items()]
         text = " ".join(parts)
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
@@ -79,8 +87,26 @@ class TextFormatter(logging.Formatter):
 
 
 def _quote(value: object) -> str:
+    """The value as is when it is one plain word, else quoted with JSON's escapes."""
     text = str(value)
-    return orjson.dumps(text).decode() if (not text or " " in text or '"' in text) else text
+    if text and text.isprintable() and not _BREAKS_WORD.search(text):
+        return text
+    return _escape(orjson.dumps(text).decode())
+
+
+_BREAKS_WORD: Final = re.compile(r'[ "=\\]')
+
+
+def _escape(text: str) -> str:
+    """Characters that are not printable (controls, line separators, ...) as \\uXXXX."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _code(char) for char in text)
+
+
+def _code(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def setup(level: str, fmt: str) -> None:

@@ -32,6 +32,11 @@ MAX_LINE_SIZE: Final = 8190
 MAX_FIELD_SIZE: Final = 8190
 MAX_HEADERS: Final = 64
 KEEPALIVE_TIMEOUT: Final = 75.0
+# After a response that left the request body unread (401, 404, 405, 413, 415), aiohttp
+# would by default keep reading and decompressing the rest for up to 10 s on the event loop
+# ("lingering close"): unauthenticated work. Zero closes the connection instead (AppRunner's
+# `lingering_time`, https://docs.aiohttp.org/en/stable/web_reference.html#aiohttp.web.AppRunner).
+LINGERING_TIME: Final = 0.0
 # asyncio accepts up to `backlog` connections in one go, and may do so twice before the
 # protocols of the first batch run, so the connection cap must leave twice that many
 # descriptors free, or accept() hits EMFILE and asyncio stops accepting for a second.
@@ -214,6 +219,21 @@ def guards_middleware(guards: list[ConnectionGuard]) -> Middleware:
     return middleware
 
 
+def make_runner(config: Config, app: web.Application) -> web.AppRunner:
+    """The runner every listener shares, with the protocol limits above."""
+    return web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=config.shutdown_timeout,
+        keepalive_timeout=KEEPALIVE_TIMEOUT,
+        lingering_time=LINGERING_TIME,
+        max_line_size=MAX_LINE_SIZE,
+        max_field_size=MAX_FIELD_SIZE,
+        max_headers=MAX_HEADERS,
+    )
+
+
 async def serve(
     config: Config,
     app: web.Application,
@@ -227,16 +247,7 @@ async def serve(
     up to --web.shutdown-timeout, then run the cleanup contexts, which flush and close
     the store.
     """
-    runner = web.AppRunner(
-        app,
-        handle_signals=False,
-        access_log=None,
-        shutdown_timeout=config.shutdown_timeout,
-        keepalive_timeout=KEEPALIVE_TIMEOUT,
-        max_line_size=MAX_LINE_SIZE,
-        max_field_size=MAX_FIELD_SIZE,
-        max_headers=MAX_HEADERS,
-    )
+    runner = make_runner(config, app)
     await runner.setup()
     listeners = [config.listen] + ([config.okta_listen] if config.okta_listen else [])
     for address, guard in zip(listeners, guards, strict=True):

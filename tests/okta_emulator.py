@@ -54,6 +54,7 @@ import jwt
 import orjson
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from yarl import URL
 
 from exporter.events import parse_timestamp
 
@@ -341,6 +342,9 @@ class Emulator:
     token_lifetime: float = 3600.0
     rate_limit: int = 600  # of the /api/v1/logs bucket
     page_size: int = MAX_LIMIT  # the most one answer holds, whatever the limit asked
+    # When set (scheme://host:port), the System Log's next links point there: a hostile or
+    # misconfigured proxy that rewrites them off the org.
+    next_link_origin: str | None = None
     events: list[Stored] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[Request] = field(default_factory=list)
@@ -570,7 +574,12 @@ class Emulator:
             return web.json_response(body, status=400, headers=headers)
         links = [f'<{request.url}>; rel="self"']
         if next_query is not None:
-            links.append(f'<{request.url.with_query(next_query)}>; rel="next"')
+            base = (
+                request.url
+                if self.next_link_origin is None
+                else request.url.join(URL(self.next_link_origin + request.path))
+            )
+            links.append(f'<{base.with_query(next_query)}>; rel="next"')
         response = web.Response(body=orjson.dumps(events), content_type="application/json")
         response.headers.update(headers)
         for link in links:

@@ -10,6 +10,7 @@ REQUIRE_SERVICES=1 so that a missing one fails CI instead of skipping.
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -36,15 +37,29 @@ def free_port() -> int:
         return port
 
 
+def unavailable(message: str) -> NoReturn:
+    """Skip the test for want of `message`'s resource, or fail under CI (REQUIRE_SERVICES=1).
+
+    Every skip in the suite goes through here (tests/test_skips.py checks it): under CI a
+    test runs or fails, never passes silently untested.
+    """
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (REQUIRE_SERVICES=1: required)")
+    pytest.skip(message)
+
+
 def require_binary(name: str) -> str:
     """The path of an installed program; skip the test (or fail under CI) without it."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (scripts/test installs it)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{name} is not installed (scripts/test installs it)")
     return path
+
+
+def require_module(name: str) -> None:
+    """Skip the test (or fail under CI) when the Python module `name` is not installed."""
+    if importlib.util.find_spec(name) is None:
+        unavailable(f"{name} is not installed (the test extras install it)")
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -191,7 +206,7 @@ def start_prometheus(
 def start_exporter(
     workdir: Path,
     *args: str,
-    secret: str | None = "test-secret",
+    secret: str | None = "test-secret-of-16-chars",
     env: dict[str, str] | None = None,
     ready: bool = True,
     wrapper: tuple[str, ...] = (),
@@ -234,7 +249,7 @@ def start_exporter(
     )
 
 
-def post_json(url: str, document: object, secret: str = "test-secret") -> int:
+def post_json(url: str, document: object, secret: str = "test-secret-of-16-chars") -> int:
     """POST `document` as JSON with the hook secret header -> the status code (0: no answer)."""
     request = urllib.request.Request(  # noqa: S310 - loopback only
         url,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -221,7 +220,6 @@ def test_one_terminal_failure_notifies_naming_its_application_and_group(
     event["outcome"] = {"result": "FAILURE", "reason": "Authentication failed: invalid API token"}
     delivery = envelope(event)
     assert post_json(f"{exporter.url}/hooks/okta", delivery) == 204
-    posted = time.monotonic()
 
     def notified() -> bool:
         return any(
@@ -229,7 +227,6 @@ def test_one_terminal_failure_notifies_naming_its_application_and_group(
         )
 
     wait_until(notified, 60, "a notification of OktaGroupPushTerminalFailure")
-    took = time.monotonic() - posted
 
     ((receiver, alert),) = webhook.alerts()
     assert receiver == "iam-team-chat", "a warning goes to the team's chat, not the pager"
@@ -282,7 +279,6 @@ def test_one_terminal_failure_notifies_naming_its_application_and_group(
     assert min(sample_times(prometheus, f'ALERTS{{alertname=~"{failure_alerts}"}}')) >= first_scrape
     active = {a["labels"]["alertname"] for a in api(prometheus, "/api/v1/alerts")["alerts"]}
     assert active == {"OktaGroupPushTerminalFailure"}
-    assert took < 60
 
 
 def test_while_the_exporter_is_down_failure_alerts_are_inhibited(tmp_path: Path) -> None:

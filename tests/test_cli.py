@@ -22,11 +22,37 @@ from tests.services import http_get, post_json, start_exporter
 def test_check_config_ok_prints_effective_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["check-config", "--storage.path", str(tmp_path)], {"OKTA_HOOK_SECRET": "hunter2"})
+    code = main(
+        ["check-config", "--storage.path", str(tmp_path)],
+        {
+            "OKTA_HOOK_SECRET": "hunter2-hunter2-hunter2",
+            "OKTA_GROUP_PUSH_STORAGE_REDIS_URL": "unix:///run/redis.sock?password=s3kr1t",
+        },
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "configuration OK" in out and "--storage.path = " in out
     assert "hunter2" not in out
+    assert "s3kr1t" not in out
+
+
+def test_check_config_refuses_a_short_hook_secret_without_showing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["check-config", "--storage.path", str(tmp_path)], {"OKTA_HOOK_SECRET": "Zq8"})
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "OKTA_HOOK_SECRET: a hook secret has 3 characters, fewer than 16" in err
+    assert "Zq8" not in err
+
+
+def test_serve_refuses_a_short_hook_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """serve validates the same configuration as check-config, before it listens."""
+    code = main(["serve", "--storage.path", str(tmp_path)], {"OKTA_HOOK_SECRET": "short"})
+    assert code == 1
+    assert "fewer than 16" in capsys.readouterr().err
 
 
 def test_check_config_reports_every_problem_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:

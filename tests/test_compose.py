@@ -94,3 +94,15 @@ def test_grafana_provisioning_points_at_the_mounted_dashboards() -> None:
         (grafana["/etc/grafana/provisioning/datasources"] / "prometheus.yml").read_text()
     )["datasources"][0]
     assert datasource["url"].split("//")[1].split(":")[0] in compose()["services"]
+
+
+def test_only_the_hook_port_is_published_beyond_this_machine() -> None:
+    """Prometheus, Alertmanager and Grafana have no authentication in front of them: they
+    are published on 127.0.0.1 only (issue 15, item 12)."""
+    published = {name: service.get("ports", []) for name, service in compose()["services"].items()}
+    assert set(published["exporter"]) == {"9948:9948"}
+    for name in ("prometheus", "alertmanager", "grafana"):
+        assert published[name], name
+        for mapping in published[name]:
+            host, _, _ = str(mapping).rpartition(":")
+            assert host.startswith("127.0.0.1:"), f"{name} publishes {mapping}"

@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from exporter.config import (
+    MASK,
     OPTIONS,
     Config,
     ConfigError,
@@ -17,6 +18,7 @@ from exporter.config import (
     PollSince,
     add_flags,
     build,
+    mask_url,
     parse_duration,
     parse_listen_address,
     parse_since,
@@ -86,14 +88,17 @@ def test_all_problems_are_reported_together_naming_flag_and_value() -> None:
 
 
 def test_secrets_from_environment_several_for_rotation() -> None:
-    config = configure([], {"OKTA_HOOK_SECRET": "new-one, old-one"})
-    assert config.hook_secrets == ("new-one", "old-one")
+    config = configure([], {"OKTA_HOOK_SECRET": "new-one-of-16-chars, old-one-of-16-chars"})
+    assert config.hook_secrets == ("new-one-of-16-chars", "old-one-of-16-chars")
 
 
 def test_secrets_from_file_one_per_line(tmp_path: Path) -> None:
     path = tmp_path / "secrets"
-    path.write_text("first\n\nsecond\n")
-    assert configure(["--okta.hook-secret-file", str(path)]).hook_secrets == ("first", "second")
+    path.write_text("first-of-16-chars\n\nsecond-of-16-chars\n")
+    assert configure(["--okta.hook-secret-file", str(path)]).hook_secrets == (
+        "first-of-16-chars",
+        "second-of-16-chars",
+    )
 
 
 def test_secret_problems_never_print_the_secret(tmp_path: Path) -> None:
@@ -376,3 +381,78 @@ def test_mappings_interval_defaults_to_five_minutes_and_zero_turns_it_off(tmp_pa
     )
     problems = problems_of([*base, "--okta.mappings-interval=-5m"], token)
     assert "--okta.mappings-interval" in problems and "'-5m'" in problems
+
+
+# --- secrets (issue 15, items 3 and 4) -------------------------------------------------------
+
+
+def test_secret_file_splits_on_lines_only_a_comma_is_part_of_the_secret(tmp_path: Path) -> None:
+    path = tmp_path / "secrets"
+    path.write_text("Zq8,p@ss-long-enough-secret\nsecond-of-16-chars\n")
+    assert configure(["--okta.hook-secret-file", str(path)]).hook_secrets == (
+        "Zq8,p@ss-long-enough-secret",
+        "second-of-16-chars",
+    )
+
+
+@pytest.mark.parametrize("where", ["file", "env"])
+def test_hook_secrets_shorter_than_16_characters_are_refused(tmp_path: Path, where: str) -> None:
+    path = tmp_path / "secrets"
+    path.write_text("long-enough-secret-1\nhunter2\n")
+    argv, environ = (
+        (["--okta.hook-secret-file", str(path)], {})
+        if where == "file"
+        else ([], {"OKTA_HOOK_SECRET": "long-enough-secret-1,hunter2"})
+    )
+    with pytest.raises(ConfigError, match="fewer than 16") as info:
+        configure(argv, environ)
+    assert "hunter2" not in str(info.value)
+    assert "openssl rand" in str(info.value)
+
+
+def test_a_16_character_hook_secret_is_accepted() -> None:
+    assert configure([], {"OKTA_HOOK_SECRET": "a" * 16}).hook_secrets == ("a" * 16,)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunter2@redis:6379/0",
+        "redis://user:hunter2@redis:6379/0",
+        "redis://hunter2@redis:6379/0",
+        "redis://redis:6379/0?password=hunter2",
+        "rediss://redis:6379/0?db=1&Password=hunter2&ssl_cert_reqs=required",
+        "unix:///run/redis.sock?db=0&password=hunter2",
+        "unix://user:hunter2@/run/redis.sock",
+        "redis://redis/0?username=u&password=hunter2#hunter2",
+    ],
+)
+def test_mask_url_masks_every_credential_bearing_part(url: str) -> None:
+    masked = mask_url(url)
+    assert "hunter2" not in masked
+    assert MASK in masked
+    assert masked.partition("://")[0] == url.partition("://")[0]
+
+
+def test_mask_url_keeps_what_holds_no_credential() -> None:
+    assert mask_url("redis://redis:6379/0?db=1") == "redis://redis:6379/0?db=1"
+    assert mask_url("unix:///run/redis.sock?db=0") == "unix:///run/redis.sock?db=0"
+
+
+@pytest.mark.parametrize("url", ["redis://:hunter2@[::1:6379/0", "redis://:hunter2@h:port/0"])
+@pytest.mark.parametrize("where", ["flag", "env"])
+def test_a_malformed_redis_url_is_never_echoed(url: str, where: str) -> None:
+    argv, environ = (
+        (["--storage.redis-url", url], {})
+        if where == "flag"
+        else ([], {"OKTA_GROUP_PUSH_STORAGE_REDIS_URL": url})
+    )
+    with pytest.raises(ConfigError, match=r"storage\.redis-url|STORAGE_REDIS_URL") as info:
+        configure(argv, environ)
+    assert "hunter2" not in str(info.value)
+    assert "hunter2" not in mask_url(url)
+
+
+def test_a_redis_password_is_masked_in_the_description() -> None:
+    shown = Config(redis_url="unix:///run/redis.sock?password=hunter2").describe()
+    assert "hunter2" not in str(shown)

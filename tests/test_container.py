@@ -12,9 +12,13 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from tests.services import free_port, http_get, require_binary, wait_until
 
@@ -68,7 +72,8 @@ def test_entrypoint_runs_from_a_fresh_venv_as_the_image_does(tmp_path: Path) -> 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile", str(ROOT)],
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile",
+         "-c", str(ROOT / "requirements.lock"), str(ROOT)],
         check=True, timeout=600,
     )  # fmt: skip
     state = tmp_path / "state"
@@ -97,3 +102,59 @@ def test_entrypoint_runs_from_a_fresh_venv_as_the_image_does(tmp_path: Path) -> 
         process.terminate()
         assert process.wait(timeout=30) == 0
     assert subprocess.run(health, env=environment, check=False, capture_output=True).returncode == 1
+
+
+# --- what ships is what was tested (issue 15, item 13) ----------------------------------------
+
+LOCK = ROOT / "requirements.lock"
+
+
+def runtime_requirements() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [Requirement(text) for text in project["dependencies"]]
+
+
+def locked() -> dict[str, Version]:
+    pins: dict[str, Version] = {}
+    for line in LOCK.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, equals, version = line.partition("==")
+            assert equals, f"not an exact pin: {line}"
+            pins[canonicalize_name(name)] = Version(version)
+    return pins
+
+
+def test_the_image_installs_the_locked_versions() -> None:
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    copies = [
+        line for line in text.splitlines() if line.startswith("COPY ") and "--from" not in line
+    ]
+    assert any("requirements.lock" in line.split() for line in copies)
+    (install,) = [line for line in text.splitlines() if "pip install" in line]
+    assert "-c requirements.lock" in install
+    assert os.access(ROOT / "scripts" / "lock", os.X_OK)
+
+
+def test_the_lock_pins_every_runtime_dependency_within_its_floor() -> None:
+    pins = locked()
+    for requirement in runtime_requirements():
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{requirement.name} is not in requirements.lock"
+        assert version in requirement.specifier, f"{requirement.name}=={version} vs {requirement}"
+
+
+@pytest.mark.parametrize(
+    ("name", "vulnerable", "fixed"),
+    [
+        ("aiohttp", ["3.9.5", "3.10.10", "3.12.13", "3.14.0"], "3.14.1"),
+        ("pyjwt", ["2.8.0", "2.12.1"], "2.13.0"),
+        ("orjson", ["3.9.14"], "3.9.15"),
+        ("tqdm", ["4.66.2"], "4.66.3"),
+    ],
+)
+def test_floors_exclude_releases_with_known_advisories(
+    name: str, vulnerable: list[str], fixed: str
+) -> None:
+    (requirement,) = [r for r in runtime_requirements() if canonicalize_name(r.name) == name]
+    assert not any(requirement.specifier.contains(v) for v in vulnerable), requirement
+    assert requirement.specifier.contains(fixed)

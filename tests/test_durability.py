@@ -27,6 +27,7 @@ from tests.services import (
     require_binary,
     start_exporter,
     start_redis,
+    unavailable,
     wait_until,
 )
 
@@ -158,13 +159,13 @@ def disk(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "disk"
     path.mkdir()
     if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root")
+        unavailable("mounting a small filesystem needs root")
     result = subprocess.run(
         [require_binary("mount"), "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if result.returncode != 0:
-        pytest.skip(f"cannot mount tmpfs here: {result.stderr.strip()}")
+        unavailable(f"cannot mount tmpfs here: {result.stderr.strip()}")
     yield path
     subprocess.run([require_binary("umount"), "-l", str(path)], check=False)
 

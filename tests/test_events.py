@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,12 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exporter import events
 from exporter.events import (
+    MAX_DEPTH,
     Batch,
     Entity,
     Event,
     PayloadError,
     Skipped,
+    json_depth,
     loads,
     parse_hook_body,
     parse_hook_envelope,
@@ -26,7 +31,7 @@ from exporter.events import (
     parse_workflows_card,
     parse_workflows_payload,
 )
-from tests.conftest import payload
+from tests.conftest import PAYLOADS, payload
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 
@@ -393,3 +398,203 @@ def test_repeated_actor_and_target_texts_are_decoded_once_and_kept_bounded() -> 
     texts(msgspec.Raw(long))  # too long to keep: decoded each time
     assert decoded == [b'"one"', b'"two"', b'"three"', b'"one"', long, long]
     assert len(texts._memo) <= 2
+
+
+# --- the depth scan reads each byte once (issue 15, item 1) --------------------------------
+
+
+class _ScanSpy:
+    """Wraps one of the depth scan's compiled patterns and records the bytes each call reads.
+
+    Both patterns are a character class or a possessive loop: the C matcher reads exactly
+    the bytes from where it starts to where it stops, so these spans are its whole work.
+    """
+
+    def __init__(self, pattern: re.Pattern[bytes], spans: list[tuple[int, int]]) -> None:
+        self._pattern = pattern
+        self._spans = spans
+
+    def search(self, body: bytes, position: int) -> re.Match[bytes] | None:
+        found = self._pattern.search(body, position)
+        self._spans.append((position, found.end() if found else len(body)))
+        return found
+
+    def match(self, body: bytes, position: int) -> re.Match[bytes] | None:
+        found = self._pattern.match(body, position)
+        self._spans.append((position, found.end() + 1 if found else position))
+        return found
+
+
+HOSTILE_BODIES = {
+    "unterminated string of escaped quotes": b"[" * 33 + b'"' + b'\\"' * 20000,
+    "many short strings": b"[" * 33 + b'"",' * 20000,
+    "quotes and backslashes": b"[" * 33 + b'"\\\\"' * 20000 + b'"',
+    "a body of --web.max-body-size": b"[" * 33 + b'"' + b'\\"' * (2 * 1024 * 1024 - 20),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_json_depth_reads_each_byte_of_a_hostile_body_at_most_once(
+    body: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's spans never overlap: work is linear in the body, not in body x quotes."""
+    spans: list[tuple[int, int]] = []
+    monkeypatch.setattr(events, "_STRUCTURE", _ScanSpy(events._STRUCTURE, spans))
+    monkeypatch.setattr(events, "_STRING_CONTENT", _ScanSpy(events._STRING_CONTENT, spans))
+    assert json_depth(body) == 33
+    read = sum(end - start for start, end in spans)
+    assert read <= len(body) + 1
+    assert all(later[0] >= earlier[1] - 1 for earlier, later in itertools.pairwise(spans))
+    with pytest.raises(PayloadError, match="nested deeper"):
+        loads(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b'[{"a[": [1, "x\\"]"]}]', 3),
+        (b'"[["', 0),
+        (b'["\\\\", [[]]]', 3),
+        (b'{"a": "\\u005b", "b": {}}', 2),
+        (b'["unterminated [[[', 1),
+        (b"", 0),
+    ],
+)
+def test_json_depth_ignores_brackets_inside_strings(body: bytes, depth: int) -> None:
+    assert json_depth(body) == depth
+
+
+# --- the fast decoder, fuzzed and compared on deep and large bodies (issue 15, item 14) ------
+
+# Fields of a LogEvent the fast decoder reads (and so types), and one it skips.
+_READ_FIELDS = ("uuid", "eventType", "published", "displayMessage", "outcome", "actor", "target")
+_ENVELOPE_DEPTH = 4  # {"data": {"events": [{field: ...}]}}: a field's value is at level 4
+
+
+def _nested(leaf: object, shape: list[str | None]) -> object:
+    """`leaf` wrapped in one list (None) or one-key object (the key) per entry of `shape`."""
+    value = leaf
+    for key in shape:
+        value = [value] if key is None else {key: value}
+    return value
+
+
+_wrappers = st.sampled_from([None, "k", "id", "displayName", "result", "events"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    field=st.sampled_from((*_READ_FIELDS, "client")),
+    shape=st.integers(1, MAX_DEPTH + 3).flatmap(
+        lambda n: st.lists(_wrappers, min_size=n, max_size=n)
+    ),
+    leaf=_scalars,
+    inside_entity=st.booleans(),
+)
+def test_fast_and_lenient_decoders_agree_on_bodies_nested_up_to_max_depth(
+    field: str, shape: list[str | None], leaf: object, inside_entity: bool
+) -> None:
+    """Nesting anywhere, in a field the fast decoder reads or not, up to MAX_DEPTH levels:
+    the same batch or the same 400. Past it the lenient decoder refuses the body; the fast
+    one refuses it alike, or accepts it when the nesting is only in what it skips."""
+    value = _nested(leaf, shape)
+    depth = _ENVELOPE_DEPTH + len(shape)
+    if inside_entity and field in ("actor", "target"):
+        entity = {"id": "0oa1", "type": "AppInstance", "displayName": value}
+        value, depth = (entity, depth + 1) if field == "actor" else ([entity], depth + 2)
+    event = {"uuid": "u1", "eventType": TERMINAL, field: value}
+    body = json.dumps({"eventType": "com.okta.event_hook", "data": {"events": [event]}}).encode()
+    fast, lenient = _outcome(parse_hook_body, body), _outcome(_lenient, body)
+    if depth <= MAX_DEPTH:
+        assert fast == lenient
+    else:
+        assert lenient == ("400", f"JSON nested deeper than {MAX_DEPTH} levels")
+        assert fast == lenient or isinstance(fast, Batch)
+
+
+def _lenient(body: bytes) -> Batch:
+    return parse_hook_envelope(loads(body))
+
+
+_SAMPLE_EVENTS: list[dict[str, Any]] = [
+    event
+    for name in (
+        "synthetic_group-push-hook-delivery.json",
+        "okta-docs_event-hook-delivery_user-session-start.json",
+        "okta-workflows-templates_event-hook-delivery_breached-credential.json",
+    )
+    for event in payload(name)["data"]["events"]
+    if isinstance(event, dict)
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    copies=st.integers(min_value=100, max_value=3000),
+    damage=st.lists(
+        st.tuples(st.integers(min_value=0), st.sampled_from(_READ_FIELDS), _json), max_size=5
+    ),
+)
+def test_fast_and_lenient_decoders_agree_on_large_bodies(
+    copies: int, damage: list[tuple[int, str, object]]
+) -> None:
+    """Thousands of real LogEvents, a few with a field of another type: the same outcome."""
+    events = [
+        {**_SAMPLE_EVENTS[i % len(_SAMPLE_EVENTS)], "uuid": f"uuid-{i}"} for i in range(copies)
+    ]
+    for index, field, value in damage:
+        events[index % copies] = {**events[index % copies], field: value}
+    body = json.dumps({"eventType": "com.okta.event_hook", "data": {"events": events}}).encode()
+    assert _outcome(parse_hook_body, body) == _outcome(_lenient, body)
+
+
+def test_fast_and_lenient_decoders_agree_on_a_body_of_the_default_max_body_size() -> None:
+    event = _SAMPLE_EVENTS[0]
+    size = len(json.dumps(event))
+    events = [{**event, "uuid": f"uuid-{i}"} for i in range(4 * 1024 * 1024 // size)]
+    body = json.dumps({"data": {"events": events}}).encode()
+    assert 3 * 1024 * 1024 < len(body) <= 4 * 1024 * 1024
+    fast = parse_hook_body(body)
+    assert fast == _lenient(body)
+    assert len(fast.events) == len(events)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_fast_decoder_on_any_bytes_gives_a_batch_or_a_payload_error(data: bytes) -> None:
+    outcome = _outcome(parse_hook_body, data)
+    assert isinstance(outcome, Batch | tuple)  # a batch or ("400", reason), never a crash
+    if isinstance(_outcome(_lenient, data), Batch):
+        assert outcome == _outcome(_lenient, data)
+
+
+_HOOK_BODY = (PAYLOADS / "synthetic_group-push-hook-delivery.json").read_bytes()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(0, 2), st.binary(min_size=1, max_size=4)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_fast_decoder_on_mutated_real_bodies_agrees_with_the_lenient_one(
+    edits: list[tuple[int, int, bytes]],
+) -> None:
+    """A real delivery with bytes replaced, inserted or deleted: never anything but a batch
+    or a 400, and the lenient decoder's batch whenever it has one."""
+    body = bytearray(_HOOK_BODY)
+    for position, operation, data in edits:
+        at = position % (len(body) + 1)
+        if operation == 0:
+            body[at : at + len(data)] = data
+        elif operation == 1:
+            body[at:at] = data
+        else:
+            del body[at : at + len(data)]
+    fast = _outcome(parse_hook_body, bytes(body))
+    assert isinstance(fast, Batch | tuple)  # a batch or ("400", reason), never a crash
+    lenient = _outcome(_lenient, bytes(body))
+    if isinstance(lenient, Batch):
+        assert fast == lenient

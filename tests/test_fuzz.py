@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.services import require_module
 
 TARGET = Path(__file__).parent / "fuzz" / "fuzz_parse.py"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris not installed")
 def test_fuzzing_the_parse_path_finds_no_crash(tmp_path: Path) -> None:
+    """Both hook decoders (the fast one compared with the lenient one) and the others."""
+    require_module("atheris")
     result = subprocess.run(
         [sys.executable, str(TARGET), "-max_total_time=10", f"-artifact_prefix={tmp_path}/",
          str(tmp_path), str(TARGET.parent / "seeds")],

@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +35,7 @@ from tests.services import (
 )
 
 pytestmark = pytest.mark.integration
-SECRET = "test-secret"
+SECRET = "test-secret-of-16-chars"
 event = failure_event
 
 
@@ -93,13 +92,13 @@ def assert_unharmed(exporter: Service, expected_total: float) -> None:
 def test_50_mb_body_is_413_and_memory_barely_moves(exporter: Service) -> None:
     before = rss_kib(exporter.process.pid)
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Length: 52428800\r\n\r\n"
     )
     response = raw_request(exporter.port, head, (b"x" * 65536 for _ in range(800)))
     assert status_of(response) == 413
     chunked = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     chunks = (b"10000\r\n" + b"y" * 65536 + b"\r\n" for _ in range(800))
@@ -112,7 +111,7 @@ def test_small_gzip_body_expanding_past_the_cap_is_413(exporter: Service) -> Non
     bomb = gzip.compress(b'{"data": {"events": [' + b" " * (8 * 1024 * 1024) + b"]}}")
     assert len(bomb) < 16 * 1024
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
         b"Content-Length: " + str(len(bomb)).encode() + b"\r\n\r\n"
     )
@@ -123,7 +122,7 @@ def test_small_gzip_body_expanding_past_the_cap_is_413(exporter: Service) -> Non
 def test_json_nested_100000_deep_is_400(exporter: Service) -> None:
     body = b'{"data": {"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}"
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Length: "
         + str(len(body)).encode()
         + b"\r\n\r\n"
@@ -164,7 +163,7 @@ def status_of(response: bytes) -> int:
 
 def post_raw(exporter: Service, body: bytes) -> int:
     head = (
-        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+        b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret-of-16-chars\r\n"
         b"Content-Type: application/json\r\nContent-Length: "
         + str(len(body)).encode()
         + b"\r\n\r\n"
@@ -190,7 +189,7 @@ def test_oversized_and_too_many_headers_are_400(exporter: Service) -> None:
 def test_300_stalled_connections_do_not_starve_a_delivery(tmp_path: Path) -> None:
     prlimit = require_binary("prlimit")
     exporter = start_exporter(
-        tmp_path, "--web.read-timeout=5s", wrapper=(prlimit, "--nofile=256:256", "--")
+        tmp_path, "--web.read-timeout=10s", wrapper=(prlimit, "--nofile=256:256", "--")
     )
     stalled: list[socket.socket] = []
     try:
@@ -200,12 +199,13 @@ def test_300_stalled_connections_do_not_starve_a_delivery(tmp_path: Path) -> Non
             if i % 2:
                 sock.sendall(b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             stalled.append(sock)
-        started = time.monotonic()
         assert post_json(f"{exporter.url}/hooks/okta", envelope(event())) == 204
-        assert time.monotonic() - started < 1.0
+        # Answered by making room at the connection cap (the oldest stalled ones closed),
+        # not by waiting for the read timeout to free everything: some are still open.
+        assert _closed_count(stalled) < len(stalled)
         assert total(exporter) == 1
         # And the read timeout frees what the cap did not: the stalled ones get closed.
-        wait_until(lambda: _closed_count(stalled) >= 250, 15, "stalled connections to be closed")
+        wait_until(lambda: _closed_count(stalled) >= 250, 30, "stalled connections to be closed")
     finally:
         for sock in stalled:
             sock.close()
@@ -231,7 +231,8 @@ def test_slow_body_gets_408_and_frees_the_connection(tmp_path: Path) -> None:
     try:
         with socket.create_connection(("127.0.0.1", exporter.port), timeout=10) as sock:
             sock.sendall(
-                b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: test-secret\r\n"
+                b"POST /hooks/okta HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: test-secret-of-16-chars\r\n"
                 b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
             )
             response = sock.recv(65536)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter import hooks
-from tests.conftest import ROTATED, SECRET, Client, auth, payload
+from exporter import events, hooks
+from exporter.app import make_app
+from exporter.config import Config
+from exporter.store.memory import MemoryStore
+from tests.conftest import NOW, ROTATED, SECRET, Client, auth, payload, wait_for
 
 FAILURES = "okta_group_push_failures_total"
 HOOK = "/hooks/okta"
@@ -297,3 +305,59 @@ async def test_a_card_without_event_details_is_warned_about_once_per_process(
 async def test_workflows_scalar_body_is_400(client: Client) -> None:
     response = await client.post("/hooks/workflows", data=b'"hello"', headers=auth())
     assert response.status == 400
+
+
+# --- long parsing leaves the event loop (issue 15, item 1) ---------------------------------
+
+
+async def test_health_probes_are_answered_while_a_large_body_is_decoded(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body past THREAD_PARSE_BYTES is decoded on a worker thread: the loop stays free."""
+    decoding, release, decoded = threading.Event(), threading.Event(), threading.Event()
+    decode = events.loads
+
+    def slow_loads(body: bytes | str) -> Any:
+        decoding.set()
+        release.wait(timeout=10)  # times out only when decoding blocks the loop
+        decoded.set()
+        return decode(body)
+
+    monkeypatch.setattr(hooks, "loads", slow_loads)
+    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,), max_body_bytes=1 << 20)
+    client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
+    card = {"Event ID": "large", "Message": "x" * (hooks.THREAD_PARSE_BYTES + 1)}
+    delivery = asyncio.ensure_future(
+        client.post("/hooks/workflows", data=orjson.dumps(card), headers=auth())
+    )
+    try:
+        await wait_for(decoding.is_set, "the large body's decoding to start")
+        probe = await client.get("/-/healthy")
+        answered_while_decoding = not decoded.is_set()
+        assert probe.status == 200
+        assert answered_while_decoding
+    finally:
+        release.set()
+        response = await delivery
+    assert response.status == 204
+
+
+async def test_small_bodies_are_decoded_on_the_event_loop(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Okta's few-KB deliveries pay no thread handoff."""
+    threads: list[str] = []
+    decode = events.parse_hook_body
+
+    def spy(body: bytes) -> Any:
+        threads.append(threading.current_thread().name)
+        return decode(body)
+
+    monkeypatch.setattr(hooks, "parse_hook_body", spy)
+    response = await client.post(
+        HOOK, json=payload("synthetic_group-push-hook-delivery.json"), headers=auth()
+    )
+    assert response.status == 204
+    assert threads == [threading.main_thread().name]

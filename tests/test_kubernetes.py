@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,91 @@ def test_prometheusrule_is_generated_from_the_rule_file() -> None:
     assert (K8S / "prometheusrule.yaml").read_text() == module.render(), (
         "run `python scripts/gen_prometheusrule.py`"
     )
+
+
+# --- hardening (issue 15, item 11) ------------------------------------------------------------
+
+EXPORTER = {"app.kubernetes.io/name": "okta-group-push-exporter"}
+REDIS = {"app.kubernetes.io/name": "okta-group-push-exporter-redis"}
+
+
+def pod_templates() -> dict[str, dict[str, Any]]:
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]
+        for d in documents()
+        if d["kind"] in {"Deployment", "StatefulSet"}
+    }
+
+
+def policies_for(labels: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        d
+        for d in documents()
+        if d["kind"] == "NetworkPolicy"
+        and d["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+    ]
+
+
+def allowed(labels: dict[str, str], port: str) -> list[dict[str, Any]]:
+    """The `from` peers the policies let reach `port` of pods with `labels`."""
+    return [
+        peer
+        for policy in policies_for(labels)
+        for rule in policy["spec"].get("ingress", [])
+        if any(p["port"] == port for p in rule.get("ports", []))
+        for peer in rule["from"]
+    ]
+
+
+def test_redis_requires_the_password_the_exporter_has_in_its_redis_url() -> None:
+    redis = one("StatefulSet", "okta-group-push-exporter-redis")["spec"]["template"]["spec"]
+    container = redis["containers"][0]
+    args = container["args"]
+    assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert env["REDIS_PASSWORD"] == {"name": "okta-group-push-exporter", "key": "redis-password"}
+    assert env["REDISCLI_AUTH"] == env["REDIS_PASSWORD"]  # the probe authenticates
+    secret = one("Secret", "okta-group-push-exporter")["stringData"]
+    url = urllib.parse.urlsplit(secret["redis-url"])
+    assert secret["redis-password"]
+    assert urllib.parse.unquote(url.password or "") == secret["redis-password"]
+
+
+def test_no_pod_mounts_a_service_account_token_and_all_use_runtime_default_seccomp() -> None:
+    templates = pod_templates()
+    assert set(templates) == {"okta-group-push-exporter", "okta-group-push-exporter-redis"}
+    for name, template in templates.items():
+        spec = template["spec"]
+        assert spec["automountServiceAccountToken"] is False, name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in spec["containers"]:
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+
+
+def test_network_policies_deny_by_default_and_open_each_port_to_its_one_client() -> None:
+    deny = one("NetworkPolicy", "default-deny-ingress")
+    assert deny["spec"]["podSelector"] == {} and "ingress" not in deny["spec"]
+    assert allowed(REDIS, "redis") == [{"podSelector": {"matchLabels": EXPORTER}}]
+    (hooks,) = allowed(EXPORTER, "hooks")
+    assert hooks["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "ingress-nginx"
+    }
+    (metrics,) = allowed(EXPORTER, "metrics")
+    assert metrics["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+    # Each rule names its port: none opens every port of a pod.
+    for policy in (d for d in documents() if d["kind"] == "NetworkPolicy"):
+        for rule in policy["spec"].get("ingress", []):
+            assert rule.get("ports"), policy["metadata"]["name"]
+
+
+def test_only_the_hook_listener_is_exposed_through_the_ingress() -> None:
+    ingresses = [d for d in documents() if d["kind"] == "Ingress"]
+    assert ingresses
+    hooks_service = one("Service", "okta-group-push-exporter-hooks")
+    assert [p["targetPort"] for p in hooks_service["spec"]["ports"]] == ["hooks"]
+    for ingress in ingresses:
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                assert backend["name"] == "okta-group-push-exporter-hooks"
+                assert path["path"].startswith("/hooks/")

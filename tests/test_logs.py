@@ -56,3 +56,36 @@ def test_both_formats_print_the_same_time_stamp(fmt: str) -> None:
 def test_any_float_time_reads_as_datetime_writes_it(created: float) -> None:
     expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
     assert logs._time(record_at(created)) == expected
+
+
+# --- text lines cannot be forged (issue 15, item 10) ----------------------------------------
+
+
+def text_line(msg: str, fields: dict[str, object]) -> str:
+    record = logging.LogRecord("t", logging.INFO, "", 0, msg, (), None)
+    record.fields = fields
+    return logs.TextFormatter().format(record)
+
+
+def test_an_event_id_with_newlines_and_tabs_cannot_forge_a_text_line() -> None:
+    forged = "abc\n2026-11-28T10:00:00.000+00:00 info delivery\tstatus=204 outcome=accepted"
+    line = text_line("delivery", {"delivery_id": forged, "status": 400})
+    assert "\n" not in line and "\t" not in line
+    assert '"abc\\n2026-11-28T10:00:00.000+00:00 info delivery\\tstatus=204' in line
+    assert line.endswith(" status=400")
+
+
+@pytest.mark.parametrize("char", ["\r", "\x00", "\x1b", "\x7f", "\x85", "\u2028", "\u202e"])
+def test_every_field_escapes_characters_that_are_not_printable(char: str) -> None:
+    line = text_line(f"msg{char}", {f"key{char}": f"value{char}", "plain": "ok"})
+    assert char not in line
+    assert line.count("\\") == 3  # each one escaped
+    assert line.endswith(" plain=ok")
+
+
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=4), st.text())
+def test_a_text_line_is_always_one_line_of_printable_text(
+    fields: dict[str, object], msg: str
+) -> None:
+    line = text_line(msg, fields)
+    assert line.isprintable()

@@ -693,3 +693,25 @@ async def test_a_leader_whose_lease_lapsed_stands_by(
     assert leader.sample(UP) is None
     assert "standing by" in caplog.text
     assert other.sample(UP) is None  # b holds the lease but has not polled yet
+
+
+async def test_a_next_link_off_the_org_is_refused_before_it_becomes_the_cursor(
+    okta: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The page counts; the cursor keeps the last link on the org, so a restart or the
+    next poll asks Okta again instead of being stuck on a link it refuses (issue 15, item 9)."""
+    okta.emulator.page_size = 1
+    okta.emulator.add(failure(1), failure(2))
+    okta.emulator.next_link_origin = "http://evil.test:1"
+    rig = okta.rig()
+    with caplog.at_level(logging.WARNING):
+        await rig.poller.step()
+    cursor = Cursor.decode(await okta.store.get_meta(CURSOR_KEY) or "")
+    assert cursor is not None
+    assert cursor.next.startswith(okta.url)
+    assert "evil.test" not in cursor.next
+    assert "refusing a System Log next link off the org" in caplog.text
+    assert rig.failures() == {("Slack", "Engineering", "Ada Admin"): 1.0}
+    okta.emulator.next_link_origin = None  # the link is fixed: polling goes on from there
+    await drain(rig, okta.emulator, okta.time)
+    assert rig.failures() == {("Slack", "Engineering", "Ada Admin"): 2.0}

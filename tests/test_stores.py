@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import stat
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -386,3 +387,27 @@ async def test_a_refresh_overtaken_by_an_open_does_not_record_the_old_generation
     answer.set()
     await refresh
     assert upkeep.last_generation == 0  # as of the values open returned
+
+
+async def test_an_existing_state_file_and_directory_are_made_private_on_open(
+    tmp_path: Path,
+) -> None:
+    """state.db holds the generated hook secret and the actor-hash key: 0600 in a 0700
+    directory on every open, not only when created (issue 15, item 8)."""
+    directory = tmp_path / "state"
+    first = SqliteStore(directory)
+    await first.open()
+    await first.close()
+    database = directory / "state.db"
+    journal = directory / "state.db-wal"
+    journal.touch()
+    for path, loose in ((directory, 0o755), (database, 0o644), (journal, 0o666)):
+        path.chmod(loose)
+    again = SqliteStore(directory)
+    await again.open()
+    try:
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
+        assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+    finally:
+        await again.close()

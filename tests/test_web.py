@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import bcrypt
 import pytest
 from aiohttp import web
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import web as web_module
+from exporter.access import Access
 from exporter.app import make_app
+from exporter.basicauth import BasicAuth
 from exporter.config import Config
 from exporter.store.memory import MemoryStore
 from tests.builders import envelope, failure_event
@@ -191,3 +195,63 @@ async def test_attack_of_distinct_actors_and_groups_is_bounded_and_exact(
         subprocess.run, [promtool, "check", "metrics"], input=body, capture_output=True, check=False
     )
     assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+
+
+async def test_landing_page_masks_a_redis_password_given_as_a_query_parameter(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], tmp_path: Path
+) -> None:
+    """redis-py's `?password=` form (the only one for unix://) is masked like userinfo."""
+    config = Config(
+        storage_path=tmp_path,
+        hook_secrets=(SECRET,),
+        redis_url="unix:///run/redis.sock?db=0&password=s3kr1t",
+    )
+    client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
+    page = await (await client.get("/")).text()
+    assert "/run/redis.sock" in page
+    assert "s3kr1t" not in page
+
+
+async def test_a_basic_auth_password_over_72_bytes_gets_401_not_500(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], tmp_path: Path
+) -> None:
+    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))
+    users = {"prom": bcrypt.hashpw(b"p" * 72, bcrypt.gensalt(rounds=4))}
+    app = make_app(config, MemoryStore(3600), clock=lambda: NOW, access=Access(BasicAuth(users)))
+    client = await aiohttp_client(app)
+    credentials = base64.b64encode(b"prom:" + b"p" * 100).decode()
+    response = await client.get("/metrics", headers={"Authorization": f"Basic {credentials}"})
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+async def test_web_config_headers_are_sent_on_every_response(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], tmp_path: Path
+) -> None:
+    """http_server_config.headers, as exporter-toolkit sends them: streamed /metrics and
+    every error answer included."""
+    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))
+    users = {"prom": bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4))}
+    headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+    app = make_app(
+        config, MemoryStore(3600), clock=lambda: NOW, access=Access(BasicAuth(users), headers)
+    )
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+    login = {"Authorization": "Basic " + base64.b64encode(b"prom:pw").decode()}
+    answers = [
+        await client.get("/metrics", headers=login),
+        await client.get("/metrics"),
+        await client.get("/nowhere", headers=login),
+        await client.put("/metrics", headers=login),
+        await client.post("/hooks/okta", json={}),
+        await client.get("/broken", headers=login),
+    ]
+    assert [response.status for response in answers] == [200, 401, 404, 405, 401, 500]
+    for response in answers:
+        assert response.headers["X-Content-Type-Options"] == "nosniff", response.status
+        assert response.headers["X-Frame-Options"] == "DENY", response.status

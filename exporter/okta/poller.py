@@ -43,7 +43,7 @@ from exporter.okta.errors import ApiError, OktaError
 from exporter.okta.hookdelivery import ours
 from exporter.okta.lease import LEASE_TTL, Lease, process_id
 from exporter.okta.metrics import PollMetrics, RetryMetrics
-from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url
+from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url, same_origin
 from exporter.okta.ratelimit import FailureStreak, RateBudget, pace
 from exporter.okta.retry import Retries
 from exporter.selfmetrics import SelfMetrics
@@ -207,7 +207,7 @@ class Poller:
         newest = max(published, default=None)
         try:
             recorded = await self._ledger.record(batch.events, SOURCE)
-            await self._save_cursor(page.next_url or url, newest, now)
+            await self._save_cursor(self._checked_link(page.next_url, url), newest, now)
         except StoreError as exc:
             return self._failed("storage", f"storage: {exc}", logging.ERROR)
         self.metrics.succeeded(now, newest)
@@ -306,6 +306,22 @@ class Poller:
         url = polling_url(org, since)
         self._cursor = Cursor(url, org, self._filter, now, None)
         return url
+
+    def _checked_link(self, next_url: str | None, url: str) -> str:
+        """The page's next link, or `url` again when there is none or it leaves the org.
+
+        Checked before it becomes the cursor: a stored link off the org would be refused
+        on every later poll, across restarts, and polling would stay stuck.
+        """
+        if next_url is None:
+            return url
+        if not same_origin(next_url, self._settings.org_url):
+            log.warning(
+                "refusing a System Log next link off the org; the cursor stays where it was",
+                extra={"fields": {"org": self._settings.org_url, "link": next_url}},
+            )
+            return url
+        return next_url
 
     async def _save_cursor(self, next_url: str, newest: float | None, now: float) -> None:
         """Store the next link (after the page is committed), if anything changed."""

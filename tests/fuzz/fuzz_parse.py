@@ -1,4 +1,10 @@
-"""atheris fuzz target for the parse path: bytes in, an Event batch or a PayloadError out.
+"""atheris fuzz target for the parse paths: bytes in, an Event batch or a PayloadError out.
+
+Both hook decoders are driven: `parse_hook_body`, the fast one that serves every real
+`POST /hooks/okta`, and the lenient one it falls back to. Whenever the lenient decoder
+accepts a body, the fast one must give the same batch; where the lenient one refuses, the
+fast one refuses too or (fields it does not read, nested past 32 levels or holding 1e999)
+accepts the body.
 
 Run it for a while (new inputs go to the first folder, the seeds stay as they are):
     mkdir -p /tmp/corpus
@@ -14,8 +20,10 @@ import atheris
 
 with atheris.instrument_imports():
     from exporter.events import (
+        Batch,
         PayloadError,
         loads,
+        parse_hook_body,
         parse_hook_envelope,
         parse_log_events,
         parse_workflows_payload,
@@ -23,7 +31,21 @@ with atheris.instrument_imports():
     from exporter.labels import clean
 
 
+def hook_body(data: bytes) -> None:
+    """The fast hook decoder agrees with the lenient one on every body the latter accepts."""
+    try:
+        fast: Batch | None = parse_hook_body(data)
+    except PayloadError:
+        fast = None
+    try:
+        lenient = parse_hook_envelope(loads(data))
+    except PayloadError:
+        return
+    assert fast == lenient, (fast, lenient)
+
+
 def one_input(data: bytes) -> None:
+    hook_body(data)
     try:
         document = loads(data)
     except PayloadError:

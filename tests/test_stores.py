@@ -195,6 +195,25 @@ async def test_sqlite_groups_concurrent_deliveries_into_fewer_transactions(tmp_p
         await store.close()
 
 
+async def test_sqlite_group_counts_each_uuid_for_its_first_delivery_only(tmp_path: Path) -> None:
+    """Deliveries written in one transaction: sums and maxima per series, order kept."""
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        results = await asyncio.gather(
+            store.commit([update("a", published=10.0), update("b", published=30.0)], 1.0),
+            store.commit([update("b", published=99.0), update("c", published=20.0)], 1.0),
+            store.commit([update("a", published=50.0)], 1.0),
+        )
+        assert store.transactions == 1
+        assert results == [[True, True], [False, True], [False]]
+        values = await store.values()
+        assert values[FAILURES] == {("Slack", "Eng", "Ada"): 3.0}
+        assert values[LAST] == {("Slack", "Eng"): 30.0}  # redeliveries move nothing
+    finally:
+        await store.close()
+
+
 async def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
     import sqlite3  # noqa: PLC0415
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import sqlite3
 import stat
@@ -22,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
-from exporter.state import Labels, Update, Values
+from exporter.state import Labels, Series, Update, Values
 from exporter.store.base import (
     Lease,
     StoreError,
@@ -47,9 +48,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _INSERT_SEEN: Final = "INSERT OR IGNORE INTO seen (uuid, seen_at) VALUES (?, ?)"
-_INCREMENT: Final = (
-    "INSERT INTO series (key, value) VALUES (?, 1) "
-    "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+_ADD: Final = (
+    "INSERT INTO series (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
 )
 _RAISE: Final = (
     "INSERT INTO series (key, value) VALUES (?, ?) "
@@ -334,16 +335,7 @@ class SqliteStore:
         await self._run(give_up)
 
     async def seen(self, uuids: Sequence[str]) -> list[bool]:
-        def look_up(conn: sqlite3.Connection) -> set[str]:
-            found: set[str] = set()
-            for start in range(0, len(uuids), _LOOKUP_CHUNK):
-                chunk = list(uuids[start : start + _LOOKUP_CHUNK])
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(f"SELECT uuid FROM seen WHERE uuid IN ({marks})", chunk)  # noqa: S608 - only placeholders
-                found.update(row[0] for row in rows)
-            return found
-
-        found = await self._run(look_up)
+        found = await self._run(partial(_known, uuids=uuids))
         return [uuid in found for uuid in uuids]
 
 
@@ -351,21 +343,50 @@ _LOOKUP_CHUNK: Final = 500  # below SQLite's default limit of host parameters
 
 
 def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool]]:
-    """One transaction for a group of deliveries: dedup each uuid, then count the new ones."""
+    """One transaction for a group of deliveries: dedup each uuid, then count the new ones.
+
+    The group's effect is summed in Python first (increments added up, maxima kept, per
+    series) and written with one statement per distinct series, not one per event and
+    series: a group of 16 deliveries of 50 events writes a few dozen rows instead of
+    thousands of statements (BENCHMARKS.md, "Durability", 50-event deliveries). BEGIN
+    IMMEDIATE holds the write lock from the look-up to the COMMIT, so no other process
+    can record a uuid in between.
+    """
     results: list[list[bool]] = []
     with transaction(conn):
+        known = _known(conn, [update.uuid for updates, _, _ in group for update in updates])
+        seen: list[tuple[str, float]] = []
+        increments: dict[Series, int] = {}
+        maxima: dict[Series, float] = {}
         for updates, now, _ in group:
             applied: list[bool] = []
             for update in updates:
-                is_new = conn.execute(_INSERT_SEEN, (update.uuid, now)).rowcount == 1
+                is_new = update.uuid not in known
                 if is_new:
-                    for name, labels in update.increments:
-                        conn.execute(_INCREMENT, (encode_series(name, labels),))
+                    known.add(update.uuid)  # a redelivery later in the same group is old
+                    seen.append((update.uuid, now))
+                    for series in update.increments:
+                        increments[series] = increments.get(series, 0) + 1
                     for name, labels, value in update.maxima:
-                        conn.execute(_RAISE, (encode_series(name, labels), value))
+                        if value > maxima.get((name, labels), -math.inf):
+                            maxima[(name, labels)] = value
                 applied.append(is_new)
             results.append(applied)
+        conn.executemany(_INSERT_SEEN, seen)
+        conn.executemany(_ADD, [(encode_series(*s), n) for s, n in increments.items()])
+        conn.executemany(_RAISE, [(encode_series(*s), v) for s, v in maxima.items()])
     return results
+
+
+def _known(conn: sqlite3.Connection, uuids: Sequence[str]) -> set[str]:
+    """Which of `uuids` are recorded already."""
+    found: set[str] = set()
+    for start in range(0, len(uuids), _LOOKUP_CHUNK):
+        chunk = list(uuids[start : start + _LOOKUP_CHUNK])
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT uuid FROM seen WHERE uuid IN ({marks})", chunk)  # noqa: S608 - only placeholders
+        found.update(row[0] for row in rows)
+    return found
 
 
 @contextlib.contextmanager

@@ -206,7 +206,7 @@ async def test_sqlite_group_counts_each_uuid_for_its_first_delivery_only(tmp_pat
             store.commit([update("a", published=50.0)], 1.0),
         )
         assert store.transactions == 1
-        assert results == [[True, True], [False, True], [False]]
+        assert list(results) == [[True, True], [False, True], [False]]
         values = await store.values()
         assert values[FAILURES] == {("Slack", "Eng", "Ada"): 3.0}
         assert values[LAST] == {("Slack", "Eng"): 30.0}  # redeliveries move nothing

@@ -106,6 +106,7 @@ def make_app(
         registry=registry,
         self_metrics=self_metrics,
         clock=clock,
+        exposition=app[EXPOSITION],
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -144,6 +145,7 @@ def _okta_jobs(
     registry: CollectorRegistry,
     self_metrics: SelfMetrics,
     clock: Callable[[], float],
+    exposition: Exposition,
 ) -> tuple[Poller | None, Reconciler | None]:
     """The System Log poller and the mapping reconciler, when --okta.org-url is set."""
     if config.okta_org_url is None:
@@ -155,7 +157,10 @@ def _okta_jobs(
     )
     reconciler = None
     if config.okta_mappings_interval > 0:
+        metrics = ReconcileMetrics(registry)
         reconciler = Reconciler.from_config(
-            config, store, state, ReconcileMetrics(registry), clock=clock, budget=budget
+            config, store, state, metrics, clock=clock, budget=budget
         )
+        # okta_group_push_mapping_info also lists the mappings only Okta's API knows.
+        exposition.follow_api(lambda: metrics.series.names)
     return poller, reconciler

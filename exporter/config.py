@@ -107,7 +107,7 @@ class Config:
     labels_max_values: int = 1000
     labels_max_series: int = 10_000
     labels_max_length: int = 128
-    labels_application: str = "display_name"
+    labels_application: str = "alternate_id"  # the instance label (DESIGN section 3)
     labels_group: str = "display_name"
     labels_actor: str = "display_name"
     labels_application_allow: re.Pattern[str] | None = None
@@ -411,7 +411,8 @@ LABEL_OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "--labels.application",
         "labels_application",
-        f"The application label's source field: {_SOURCES}.",
+        f"The application label's source field: {_SOURCES}; alternate_id is the app "
+        "instance's label, display_name the catalogue app's name.",
         one_of(*SOURCES),
     ),
     Option(

@@ -64,21 +64,37 @@ def family(spec: MetricSpec, values: Mapping[Labels, float]) -> Metric:
     return metric
 
 
+# The stored series the mapping families are derived from (exporter/mapping.py).
+MAPPING_SOURCES: Final = (mapping.NAMES_SERIES, mapping.STATE_SERIES, mapping.LAST_FAILURE_SERIES)
+ApiNames = Callable[[], Mapping[mapping.Pair, mapping.Pair]]
+
+
+def _no_api() -> Mapping[mapping.Pair, mapping.Pair]:
+    return {}
+
+
+def mapping_families(state: MetricState, api: ApiNames = _no_api) -> dict[str, dict[Labels, float]]:
+    """The derived mapping families: each mapping by Okta ids, under its newest names."""
+    values = {name: state.series(name) for name in MAPPING_SOURCES}
+    return mapping.families(values, api())
+
+
 class StateCollector(Collector):
     """MetricState's series as prometheus_client families: the reference rendering.
 
     Not served (it is the slow path); tests and benchmarks compare against it.
     """
 
-    def __init__(self, state: MetricState) -> None:
+    def __init__(self, state: MetricState, api: ApiNames = _no_api) -> None:
         self._state = state
+        self._api = api
 
     def collect(self) -> Iterator[Metric]:
         for spec in catalogue.EVENT_METRICS:
             yield family(spec, self._state.series(spec.name))
-        # Derived from state stored in another form (System Log poller issue).
-        states = self._state.series(mapping.STATE_SERIES)
-        yield family(catalogue.MAPPING_FAILING, mapping.failing(states))
+        derived = mapping_families(self._state, self._api)
+        for spec in catalogue.DERIVED_METRICS:
+            yield family(spec, derived[spec.name])
 
 
 class GovernanceCollector(Collector):
@@ -185,14 +201,11 @@ class Exposition:
         self._state = state
         self._specs = catalogue.EVENT_METRICS + catalogue.DERIVED_METRICS
         self._registry = _Without(registry, (spec.family for spec in self._specs))
-        # Where each family's values are stored, and how a stored value becomes the sample's.
-        self._sources: dict[str, tuple[str, Callable[[float], float] | None]] = {
-            spec.name: (spec.name, None) for spec in catalogue.EVENT_METRICS
-        }
-        self._sources[catalogue.MAPPING_FAILING.name] = (
-            mapping.STATE_SERIES,
-            mapping.failing_value,
-        )
+        # The mapping families join several stored series by Okta ids (exporter/mapping.py):
+        # they are derived again, whole, when one of those series changed. Their size is the
+        # number of mappings, not of failure series.
+        self._api: ApiNames = _no_api
+        self._api_seen: object = None
         # prometheus_client writes labels sorted by name: so do we.
         self._order = {
             spec.name: sorted(range(len(spec.labels)), key=spec.labels.__getitem__)
@@ -228,22 +241,44 @@ class Exposition:
                 yield text
         yield fmt.encoder(self._registry)
 
+    def follow_api(self, api: ApiNames) -> None:
+        """Also show the mappings Okta's API knows (`api`: their names, by id pair)."""
+        self._api = api
+
     def _catch_up(self) -> bool:
         """Re-render up to RENDER_LINES changed series; True when more may be waiting."""
         budget = RENDER_LINES
-        for spec in self._specs:
-            changed = self._state.changed(self._sources[spec.name][0], budget)
+        for spec in catalogue.EVENT_METRICS:
+            changed = self._state.changed(spec.name, budget)
             if changed:
-                self._rerender(spec, changed)
+                self._rerender(spec, changed, self._state.series(spec.name))
                 budget -= len(changed)
                 if not budget:
                     return True
+        self._derive()
         return False
 
-    def _rerender(self, spec: MetricSpec, changed: Iterable[Labels]) -> None:
+    def _derive(self) -> None:
+        """Derive the mapping families again if a series they join changed."""
+        api = self._api()
+        changed = api is not self._api_seen
+        for name in MAPPING_SOURCES:
+            # Everything pending, so nothing is left behind for the next scrape.
+            while self._state.changed(name, RENDER_LINES * 64):
+                changed = True
+        if not changed:
+            return
+        self._api_seen = api
+        derived = mapping.families({n: self._state.series(n) for n in MAPPING_SOURCES}, api)
+        for spec in catalogue.DERIVED_METRICS:
+            # Anew, in the order the reference rendering (StateCollector) has.
+            self._rests[spec.name] = {}
+            self._rerender(spec, derived[spec.name], derived[spec.name])
+
+    def _rerender(
+        self, spec: MetricSpec, changed: Iterable[Labels], values: Mapping[Labels, float]
+    ) -> None:
         rests = self._rests[spec.name]
-        stored, convert = self._sources[spec.name]
-        values = self._state.series(stored)
         order = self._order[spec.name]
         names = spec.labels
         for labels in changed:
@@ -251,8 +286,6 @@ class Exposition:
             if value is None:
                 rests.pop(labels, None)  # dropped by the series TTL
                 continue
-            if convert is not None:
-                value = convert(value)
             pairs = ",".join(f'{names[i]}="{escape_value(labels[i])}"' for i in order)
             rests[labels] = f"{{{pairs}}} {format_value(value)}\n".encode()
         self._refreeze.add(spec.name)

@@ -40,31 +40,46 @@ CLOSED_LABELS: Final = {
     "reason": len(REASONS),
 }
 EXPIRY_BATCH: Final = 1000
+# The kinds after which a mapping is not failing now: a push that worked, and the kinds that
+# end a mapping (issue 14, section 1). This set alone decides it; such an event writes only
+# its mapping's state and names (`propose`).
+CLEARS_FAILING: Final = frozenset({Kind.SUCCESS})
 # The kinds as module constants: on Python 3.11, `Kind.SUCCESS` is a metaclass attribute
-# lookup of about 300 ns, and the ledger asks several times per event.
-_SUCCESS: Final = Kind.SUCCESS
-_TERMINAL: Final = Kind.TERMINAL_FAILURE
-_RETRIED: Final = Kind.RETRIED_FAILURE
+# lookup of about 300 ns, and an Enum's hash is Python code, so per event the ledger tests
+# identity and looks up the (string) values instead.
+_CLEARS: Final = frozenset(kind._value_ for kind in CLEARS_FAILING)
+_FAILS: Final = frozenset(kind._value_ for kind in Kind if kind.is_failure)
 _IGNORED: Final = Kind.IGNORED
 _KINDS: Final = tuple(Kind)
 
 
-def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> tuple[Series, ...]:
-    """The series a failure or success event writes, before the caps. Pure.
+def clears_failing(kind: Kind) -> bool:
+    """Whether an event of `kind` ends its mapping's "failing now" (see CLEARS_FAILING)."""
+    return kind._value_ in _CLEARS
 
-    A failure: its three counters, then its last-failure time and mapping state. A success
-    only moves its mapping's state (exporter/mapping.py), under the same label policy.
+
+def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> tuple[Series, ...]:
+    """The series a failure or clearing event writes, before the caps. Pure.
+
+    A failure: its three counters, then (the maxima) its mapping's names, last-failure time
+    and state. An event that clears a mapping (`clears_failing`) writes only the names and
+    the state. Mapping-level series are keyed by the Okta ids (exporter/mapping.py); the
+    names series carries the label values the failure counters get.
     """
-    if kind is Kind.SUCCESS:
-        return ((_STATE, policy.mapping(event)),)
-    application, group, actor, event_type = policy.labels(event)
+    application, group = policy.mapping(event)
+    pair = (mapping.key(event.application, application), mapping.key(event.group, group))
+    names = (_NAMES, (*pair, application, group))
+    if clears_failing(kind):
+        return (names, (_STATE, pair))
+    _, _, actor, event_type = policy.labels(event)
     # `reason` is a closed set (exporter/reasons.py); `application` is governed as anywhere.
     return (
         (_FAILURES, (application, group, actor)),
         (_BY_KIND, (application, event_type, kind._value_)),
         (_REASONS, (application, failure_reason(event))),
-        (_LAST, (application, group)),
-        (_STATE, (application, group)),
+        names,
+        (_LAST, pair),
+        (_STATE, pair),
     )
 
 
@@ -88,10 +103,11 @@ class _Proposal:
 
     __slots__ = ("increments", "live", "maxima", "series")
 
-    def __init__(self, series: tuple[Series, ...]) -> None:
+    def __init__(self, series: tuple[Series, ...], clears: bool) -> None:
         self.series = series
-        self.increments = series[:-2] if len(series) > 1 else ()
-        self.maxima = series[-2:] if len(series) > 1 else series
+        maxima = 2 if clears else 3  # see `propose`
+        self.increments = series[:-maxima]
+        self.maxima = series[-maxima:]
         # The state's removal count when every series was last seen counted (see Planner).
         self.live = -1
 
@@ -120,24 +136,25 @@ class Planner:
         self._memo: Memo[tuple[object, ...], _Proposal] = Memo(size)
 
     def __call__(self, event: Event, kind: Kind, now: float) -> Update:
-        # Identity tests and `_value_`: Enum's hash and properties are Python code.
-        is_success = kind is _SUCCESS
-        if is_success:
+        # `_value_`: Enum's hash and properties are Python code.
+        value = kind._value_
+        clears = value in _CLEARS
+        if clears:
             key: tuple[object, ...] = ("", event.application, event.group)
-        elif kind is _TERMINAL or kind is _RETRIED:
+        elif value in _FAILS:
             key = (kind._value_, event.event_type, event.application, event.group,
                    event.actor, event.mapping, event.reason, event.message)  # fmt: skip
         else:
             return Update(event.uuid, kind)
         proposal = self._memo.get(key)
         if proposal is None:
-            proposal = _Proposal(propose(event, kind, self.policy))
+            proposal = _Proposal(propose(event, kind, self.policy), clears)
             if self._keeps(key):
                 self._memo.put(key, proposal)
         published = event.published if event.published is not None else now
         # Encoded before the caps reserve anything: whatever raises must not leave a
         # reservation behind.
-        encoded = mapping.encode(published, not is_success)
+        encoded = mapping.encode(published, not clears)
         increments, maxima, written = proposal.increments, proposal.maxima, proposal.series
         overflow: tuple[str, ...] = ()
         reserved: tuple[Series, ...] = ()
@@ -147,16 +164,20 @@ class Planner:
             if admitted is None:
                 proposal.live = state.removals
             else:
-                capped = _Proposal(admitted.series)
+                capped = _Proposal(admitted.series, clears)
                 increments, maxima, written = capped.increments, capped.maxima, capped.series
                 overflow, reserved = admitted.overflow, admitted.reserved
         values: tuple[tuple[str, Labels, float], ...]
-        if is_success:
-            ((name, labels),) = maxima
-            values = ((name, labels, encoded),)
+        if clears:
+            (names, names_labels), (state_name, state_labels) = maxima
+            values = ((names, names_labels, published), (state_name, state_labels, encoded))
         else:
-            (last, last_labels), (state_name, state_labels) = maxima
-            values = ((last, last_labels, published), (state_name, state_labels, encoded))
+            (names, names_labels), (last, last_labels), (state_name, state_labels) = maxima
+            values = (
+                (names, names_labels, published),
+                (last, last_labels, published),
+                (state_name, state_labels, encoded),
+            )
         # Ranked by the event time: every maximum above grows with it (see Update.rank).
         return Update(event.uuid, kind, increments, values, overflow, reserved, written, published)
 
@@ -178,8 +199,11 @@ class Planner:
 _FAILURES: Final = catalogue.FAILURES.name
 _BY_KIND: Final = catalogue.FAILURES_BY_KIND.name
 _REASONS: Final = catalogue.FAILURE_REASONS.name
-_LAST: Final = catalogue.LAST_FAILURE.name
+_LAST: Final = mapping.LAST_FAILURE_SERIES
 _STATE: Final = mapping.STATE_SERIES
+_NAMES: Final = mapping.NAMES_SERIES
+# The label names of the mapping-level series: the ids are capped like the names.
+_IDS: Final = ("application_id", "group_id")
 
 
 # --- failure reasons (System Log poller issue) ---------------------------------------------
@@ -194,12 +218,14 @@ def failure_reason(event: Event) -> str:
 def stored_series() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Every event-derived series the ledger writes, by stored name, with its label names.
 
-    The catalogue's event metrics, and the mapping state that the exposition decodes into
-    okta_group_push_mapping_failing (same labels).
+    The catalogue's event metrics, and the mapping-level series by Okta ids from which the
+    exposition derives the mapping families (exporter/mapping.py).
     """
     return (
         *((spec.name, spec.labels) for spec in catalogue.EVENT_METRICS),
-        (mapping.STATE_SERIES, catalogue.MAPPING_FAILING.labels),
+        (mapping.NAMES_SERIES, (*_IDS, "application", "group")),
+        (mapping.LAST_FAILURE_SERIES, _IDS),
+        (mapping.STATE_SERIES, _IDS),
     )
 
 
@@ -330,9 +356,29 @@ class Ledger:
         self._planner = Planner(policy, self._state)  # what the old policy said is void
 
     async def prepare(self) -> None:
-        """Load what the label policy keeps in the store (the actor hash key) once it opens."""
+        """Once the store opens: load what the label policy keeps there (the actor hash
+        key), and drop the mapping state older versions kept by label text."""
         if self.policy.actor == "hash" and self.policy.hash_key is None:
             self.policy = self.policy.with_hash_key(await load_hash_key(self._store))
+        await self._drop_legacy()
+
+    async def _drop_legacy(self) -> None:
+        """Forget mapping state stored by label text (before ids keyed it): it cannot be
+        joined to an id, so it would stay "failing" for good. See the README, "Upgrading"."""
+        legacy = [
+            (name, labels, value)
+            for name in mapping.LEGACY_SERIES
+            for labels, value in self._state.series(name).items()
+        ]
+        if not legacy:
+            return
+        async with self._gate.exclusive():
+            await self._store.drop(legacy)
+            self._state.drop(legacy)
+        log.warning(
+            "dropped mapping state stored by label text by an older version",
+            extra={"fields": {"series": len(legacy)}},
+        )
 
     async def record(self, events: Sequence[Event], source: str) -> Recorded:
         """Commit the batch's new events durably, then update the exposed state.
@@ -374,8 +420,9 @@ class Ledger:
                 self._state.apply_all(new)
                 counted = len(new)
                 failures = counted
-                if _SUCCESS in kinds:
-                    failures -= sum(1 for update in new if update.kind is _SUCCESS)
+                # `in` on the list compares by identity in C: no per-event Python here.
+                if any(kind in kinds for kind in CLEARS_FAILING):
+                    failures = sum(1 for update in new if update.kind._value_ in _FAILS)
                 if capped:
                     counted_ids = {id(update) for update in new}
                     for update in capped:

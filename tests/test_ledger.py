@@ -19,15 +19,16 @@ from exporter import catalogue, mapping
 from exporter.classify import Kind
 from exporter.config import Config
 from exporter.events import LATEST_TIME, Entity, Event
-from exporter.exposition import Exposition, GovernanceCollector, negotiate
+from exporter.exposition import Exposition, GovernanceCollector, mapping_families, negotiate
 from exporter.health import Health
 from exporter.labels import HASH_LENGTH, Filter, LabelPolicy
-from exporter.ledger import Ledger, Planner, limits, plan
+from exporter.ledger import CLEARS_FAILING, Ledger, Planner, clears_failing, limits, plan
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Update
 from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.sqlite import SqliteStore
+from tests.builders import okta_id
 from tests.conftest import NOW
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -44,9 +45,17 @@ def event(uuid: str, event_type: str = TERMINAL, published: float | None = 100.0
         reason="",
         message="",
         actor=Entity(display_name="Ada"),
-        application=Entity(display_name="Slack"),
-        group=Entity(display_name="Eng"),
+        application=Entity("0oa1", "AppInstance", "Slack", "Slack"),
+        group=Entity("00g1", "UserGroup", "", "Eng"),
     )
+
+
+IDS = ("0oa1", "00g1")
+
+
+def failing(state: MetricState) -> dict[tuple[str, ...], float]:
+    """okta_group_push_mapping_failing as exposed: by names."""
+    return mapping_families(state)[catalogue.MAPPING_FAILING.name]
 
 
 @pytest.fixture
@@ -67,8 +76,9 @@ def test_plan_of_a_failure_increments_the_counters_and_raises_the_gauges() -> No
         (catalogue.FAILURE_REASONS.name, ("Slack", "other")),
     )
     assert update.maxima == (
-        (catalogue.LAST_FAILURE.name, ("Slack", "Eng"), 100.0),
-        (mapping.STATE_SERIES, ("Slack", "Eng"), mapping.encode(100.0, failing=True)),
+        (mapping.NAMES_SERIES, (*IDS, "Slack", "Eng"), 100.0),
+        (mapping.LAST_FAILURE_SERIES, IDS, 100.0),
+        (mapping.STATE_SERIES, IDS, mapping.encode(100.0, failing=True)),
     )
 
 
@@ -81,8 +91,23 @@ def test_plan_of_a_success_changes_no_counter_only_the_mapping_state() -> None:
     update = plan(event("a"), Kind.SUCCESS, NOW)
     assert update.increments == ()
     assert update.maxima == (
-        (mapping.STATE_SERIES, ("Slack", "Eng"), mapping.encode(100.0, failing=False)),
+        (mapping.NAMES_SERIES, (*IDS, "Slack", "Eng"), 100.0),
+        (mapping.STATE_SERIES, IDS, mapping.encode(100.0, failing=False)),
     )
+
+
+def test_clearing_failing_now_is_one_predicate_over_kinds() -> None:
+    """Every kind in CLEARS_FAILING plans like a success; every failure kind sets failing."""
+    for kind in Kind:
+        update = plan(event("a"), kind, NOW)
+        state = dict(((name, labels), value) for name, labels, value in update.maxima)
+        if clears_failing(kind):
+            assert kind in CLEARS_FAILING
+            assert mapping.decode(state[mapping.STATE_SERIES, IDS]) == (100.0, False)
+        elif kind.is_failure:
+            assert mapping.decode(state[mapping.STATE_SERIES, IDS]) == (100.0, True)
+        else:
+            assert not state
 
 
 def test_plan_counts_the_failure_reason_from_the_outcome_reason() -> None:
@@ -97,17 +122,17 @@ async def test_mapping_fails_until_a_later_success_whatever_the_arrival_order(
     ledger, state, _, store = parts
     success = msgspec.structs.replace(event("s", published=200.0), event_type=PUSHED, outcome="")
     await ledger.record([event("f1", published=100.0)], "event_hook")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 1.0}
+    assert failing(state) == {("Slack", "Eng"): 1.0}
     await ledger.record([success], "poller")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 0.0}
+    assert failing(state) == {("Slack", "Eng"): 0.0}
     # A failure published before the success but read after it changes nothing...
     await ledger.record([event("f0", published=150.0)], "backfill")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 0.0}
+    assert failing(state) == {("Slack", "Eng"): 0.0}
     # ...a newer one does, and the store agrees with the exposed view.
     await ledger.record([event("f2", published=250.0)], "poller")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 1.0}
+    assert failing(state) == {("Slack", "Eng"): 1.0}
     stored = (await store.values())[mapping.STATE_SERIES]
-    assert mapping.decode(stored[("Slack", "Eng")]) == (250.0, True)
+    assert mapping.decode(stored[IDS]) == (250.0, True)
 
 
 def test_mapping_state_encoding_orders_by_time_then_failure() -> None:
@@ -152,7 +177,8 @@ async def test_last_failure_gauge_keeps_the_newest_published_time(
 ) -> None:
     ledger, state, _, _ = parts
     await ledger.record([event("a", published=200.0), event("b", published=150.0)], "poller")
-    assert state.series(catalogue.LAST_FAILURE.name) == {("Slack", "Eng"): 200.0}
+    assert state.series(mapping.LAST_FAILURE_SERIES) == {IDS: 200.0}
+    assert mapping_families(state)[catalogue.LAST_FAILURE.name] == {("Slack", "Eng"): 200.0}
 
 
 async def test_unrelated_events_are_ignored_and_not_remembered(
@@ -214,8 +240,8 @@ def by(uuid: str, app: str = "Slack", group: str = "Eng", actor: str = "Ada") ->
         reason="",
         message="",
         actor=Entity(id=f"00u-{actor}", display_name=actor),
-        application=Entity(display_name=app),
-        group=Entity(display_name=group),
+        application=Entity(okta_id("0oa", app), "AppInstance", app, app),
+        group=Entity(okta_id("00g", group), "UserGroup", "", group),
     )
 
 
@@ -254,8 +280,12 @@ async def test_caps_and_policy_govern_failure_reasons_and_mapping_state_too() ->
     other = "__other__"
     reasons = state.series(catalogue.FAILURE_REASONS.name)
     assert reasons == {("Slack", "other"): 1.0, ("Zoom", "other"): 1.0, (other, "other"): 2.0}
+    slack, zoom = okta_id("0oa", "Slack"), okta_id("0oa", "Zoom")
+    eng, ops = okta_id("00g", "Eng"), okta_id("00g", "Ops")
+    # The ids are capped like the names: AWS, Okta and Box are past the application cap,
+    # and so are their ids; tmp-1's id is the third group id.
     assert set(state.series(mapping.STATE_SERIES)) == {
-        ("Slack", "Eng"), ("Zoom", "Ops"), (other, other), (other, "Eng"),
+        (slack, eng), (zoom, ops), (other, other), (other, eng),
     }  # fmt: skip
     # Every overflowing value was counted: AWS, Okta, Box; tmp-1 is denied, not capped.
     overflow = "okta_group_push_exporter_label_overflow_total"
@@ -342,11 +372,13 @@ async def test_series_ttl_drops_idle_series_but_never_one_being_counted() -> Non
     assert not expiry.done()  # waits for the commit in flight
     store.release.set()
     await busy
-    assert await expiry == 3  # the Idle group's FAILURES, LAST and mapping state series
+    assert await expiry == 4  # the Idle group's FAILURES, names, LAST and mapping state
     failures = catalogue.FAILURES.name
     assert state.series(failures) == {("Slack", "Busy", "Ada"): 2.0}
     assert (await store.values())[failures] == {("Slack", "Busy", "Ada"): 2.0}
-    assert set(state.series(mapping.STATE_SERIES)) == {("Slack", "Busy")}
+    assert set(state.series(mapping.STATE_SERIES)) == {
+        (okta_id("0oa", "Slack"), okta_id("00g", "Busy"))
+    }
     assert await ledger.expire() == 0
     # Without a TTL nothing ever expires.
     plain, _, _ = governed()

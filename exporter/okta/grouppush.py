@@ -91,8 +91,11 @@ def parse_apps(items: Iterable[object]) -> list[App]:
         app_id = _text(item.get("id"))
         if not app_id or not isinstance(features, list) or GROUP_PUSH_FEATURE not in features:
             continue
-        label, name = _text(item.get("label")), _text(item.get("name"))
-        apps.append(App(app_id, Entity(app_id, "AppInstance", name, label)))
+        # The app's `label` is the instance label, which the System Log writes as the
+        # AppInstance's alternateId ("AWS Production"; its displayName is the catalogue
+        # app's name, which the API does not give: `name` is the app's key, "slack").
+        label = _text(item.get("label"))
+        apps.append(App(app_id, Entity(app_id, "AppInstance", label, "")))
     return apps
 
 

@@ -40,6 +40,11 @@ PINNED = {
     "okta_group_push_exporter_reconcile_duration_seconds": ("gauge", ()),
     "okta_group_push_exporter_reconcile_errors_total": ("counter", ("endpoint", "status")),
     "okta_group_push_exporter_state_disagreements_total": ("counter", ("kind",)),
+    # Okta ids (issue 14)
+    "okta_group_push_mapping_info": (
+        "gauge",
+        ("application", "group", "application_id", "group_id"),
+    ),
 }
 
 

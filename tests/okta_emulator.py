@@ -53,6 +53,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from exporter.events import parse_timestamp
+from tests.builders import okta_id
 
 PAYLOADS: Final = Path(__file__).parent / "payloads"
 RATE_LIMITED_BODY: Final = (PAYLOADS / "okta-openapi_error-429-too-many-requests.json").read_bytes()
@@ -94,9 +95,11 @@ def log_event(
                   "displayName": actor},
         "outcome": {"result": outcome, "reason": reason},
         "target": [
-            {"id": "0oa1", "type": "AppInstance", "alternateId": application.lower(),
-             "displayName": application},
-            {"id": "00g1", "type": "UserGroup", "alternateId": group, "displayName": group},
+            # Real-shaped: the instance label is the alternateId; the ids follow the names.
+            {"id": okta_id("0oa", application), "type": "AppInstance",
+             "alternateId": application, "displayName": f"{application} (catalogue)"},
+            {"id": okta_id("00g", group), "type": "UserGroup", "alternateId": group,
+             "displayName": group},
         ],
         "debugContext": {"debugData": {"requestId": uuid}},
     }  # fmt: skip

@@ -158,7 +158,7 @@ def test_api_and_events_join_by_ids_whatever_their_names() -> None:
     """The API's label text differs from the events' (renamed since, or another label
     source): still one mapping, so one disagreement, not two."""
     api = [state("m1", "Engineering (old name)", "ERROR", application="Slack Finance")]
-    events = {IDS: mapping.encode(NOW, False)}
+    events: dict[Labels, float] = {IDS: mapping.encode(NOW, False)}
     shown = {IDS: ("Slack Finance Workspace", "Engineering")}
     (found,) = disagreements(api, events, shown)
     assert found.kind == API_ERROR_EVENTS_OK
@@ -166,7 +166,7 @@ def test_api_and_events_join_by_ids_whatever_their_names() -> None:
     # Agreeing states under different names: nothing to report.
     assert disagreements(api, {IDS: mapping.encode(NOW, True)}, shown) == []
     # The same names under other ids are another mapping: the API's is without events.
-    other = {("0oa2", "00g1"): mapping.encode(NOW, True)}
+    other: dict[Labels, float] = {("0oa2", "00g1"): mapping.encode(NOW, True)}
     assert [d.kind for d in disagreements(api, other, shown)] == [API_ERROR_NO_EVENTS]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter import catalogue, mapping
 from exporter.classify import Kind
 from exporter.config import Config
-from exporter.events import LATEST_TIME, Entity, Event
+from exporter.events import LATEST_TIME, Entity, Event, parse_hook_body, parse_workflows_card
 from exporter.exposition import Exposition, GovernanceCollector, mapping_families, negotiate
 from exporter.health import Health
 from exporter.labels import HASH_LENGTH, Filter, LabelPolicy
@@ -28,7 +29,7 @@ from exporter.state import MetricState, Update
 from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.sqlite import SqliteStore
-from tests.builders import okta_id
+from tests.builders import envelope, okta_id
 from tests.conftest import NOW
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -417,3 +418,76 @@ def test_the_planner_keeps_no_key_with_megabytes_of_text() -> None:
     assert not planner._memo  # counted, not remembered
     planner(short, Kind.TERMINAL_FAILURE, NOW)
     assert len(planner._memo) == 1
+
+
+# --- Okta ids inside, names on the labels (issue 14) ---------------------------------------
+
+
+def target(kind: str, id_: str, alternate: str, display: str) -> dict[str, str]:
+    return {"id": id_, "type": kind, "alternateId": alternate, "displayName": display}
+
+
+def hook_event(uuid: str, app: dict[str, str], group: dict[str, str], **extra: object) -> object:
+    return {
+        "uuid": uuid,
+        "published": "2026-11-20T09:15:00.123Z",
+        "eventType": TERMINAL,
+        "actor": extra.get("actor", target("User", "00u1", "ada@example.com", "Ada Admin")),
+        "outcome": {"result": "FAILURE", "reason": "Invalid token"},
+        "target": [app, group],
+    }
+
+
+async def test_two_instances_of_one_app_are_counted_apart(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    """Two Slack workspaces share the catalogue name; their instance labels and ids differ."""
+    ledger, state, _, _ = parts
+    finance = target("AppInstance", "0oaFinance01", "Slack Finance Workspace", "Slack")
+    sales = target("AppInstance", "0oaSales0001", "Slack Sales Workspace", "Slack")
+    eng = target("UserGroup", "00gEng000001", "Engineering", "Engineering")
+    body = orjson.dumps(envelope(hook_event("a", finance, eng), hook_event("b", sales, eng)))
+    await ledger.record(parse_hook_body(body).events, "event_hook")
+    assert state.series(catalogue.FAILURES.name) == {
+        ("Slack Finance Workspace", "Engineering", "Ada Admin"): 1.0,
+        ("Slack Sales Workspace", "Engineering", "Ada Admin"): 1.0,
+    }
+    assert failing(state) == {
+        ("Slack Finance Workspace", "Engineering"): 1.0,
+        ("Slack Sales Workspace", "Engineering"): 1.0,
+    }
+    assert set(state.series(mapping.STATE_SERIES)) == {
+        ("0oaFinance01", "00gEng000001"),
+        ("0oaSales0001", "00gEng000001"),
+    }
+
+
+async def test_okta_unknown_placeholders_fall_back_to_real_values(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    """Okta's `unknown`, any case, on the actor, the group and the app is no value."""
+    ledger, state, _, _ = parts
+    app = target("AppInstance", "0oa1", "UNKNOWN", "Slack")
+    group = target("UserGroup", "00g1", "unknown", "Unknown")
+    # The public Panther actor: {"id":"unknown","alternateId":"admin","displayName":"unknown"}
+    actor = target("User", "unknown", "admin", "unknown")
+    body = orjson.dumps(envelope(hook_event("a", app, group, actor=actor)))
+    await ledger.record(parse_hook_body(body).events, "event_hook")
+    assert state.series(catalogue.FAILURES.name) == {("Slack", "00g1", "admin"): 1.0}
+    assert set(state.series(mapping.STATE_SERIES)) == {("0oa1", "00g1")}
+
+
+async def test_a_card_without_ids_is_kept_by_its_label_text(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    ledger, state, _, _ = parts
+    card = {
+        "Event ID": "card-1",
+        "Okta Application": {"Alternate ID": "Box Legal", "Display Name": "Box"},
+        "Group": {"Display Name": "Legal"},
+    }
+    event = parse_workflows_card(card)
+    assert isinstance(event, Event)
+    await ledger.record([event], "workflows")
+    assert set(state.series(mapping.STATE_SERIES)) == {("label:Box Legal", "label:Legal")}
+    assert failing(state) == {("Box Legal", "Legal"): 1.0}

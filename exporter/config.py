@@ -392,7 +392,8 @@ LABEL_OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "--labels.max-values",
         "labels_max_values",
-        "Most distinct values of each of application, group, actor and event_type, "
+        "Most distinct values of each of application, group, actor and event_type (and of the "
+        "app and group ids that key mapping state), "
         f"{OTHER} included; further values are counted under {OTHER}.",
         parse_positive_int,
     ),

@@ -369,9 +369,16 @@ class Emulator:
         }
         return group_id
 
-    def add_app(self, label: str, *, group_push: bool = True, status: str = "ACTIVE") -> str:
+    def add_app(
+        self,
+        label: str,
+        *,
+        group_push: bool = True,
+        status: str = "ACTIVE",
+        app_id: str | None = None,
+    ) -> str:
         """An app instance, with the GROUP_PUSH feature or not; returns its id."""
-        app_id = f"0oa{next(self._counter):017d}"
+        app_id = app_id or f"0oa{next(self._counter):017d}"
         features = ["PUSH_NEW_USERS", "PUSH_PROFILE_UPDATES"]
         if group_push:
             features.append("GROUP_PUSH")

@@ -202,10 +202,10 @@ class Exposition:
         self._specs = catalogue.EVENT_METRICS + catalogue.DERIVED_METRICS
         self._registry = _Without(registry, (spec.family for spec in self._specs))
         # The mapping families join several stored series by Okta ids (exporter/mapping.py):
-        # they are derived again, whole, when one of those series changed. Their size is the
-        # number of mappings, not of failure series.
+        # the view keeps them, and says which of their rows a change touched.
         self._api: ApiNames = _no_api
         self._api_seen: object = None
+        self._view = mapping.View()
         # prometheus_client writes labels sorted by name: so do we.
         self._order = {
             spec.name: sorted(range(len(spec.labels)), key=spec.labels.__getitem__)
@@ -255,25 +255,32 @@ class Exposition:
                 budget -= len(changed)
                 if not budget:
                     return True
-        self._derive()
-        return False
+        return self._derive(budget)
 
-    def _derive(self) -> None:
-        """Derive the mapping families again if a series they join changed."""
+    def _derive(self, budget: int) -> bool:
+        """Re-render the mapping rows that changed stored series (or a reading) touched;
+        True when more may be waiting."""
         api = self._api()
-        changed = api is not self._api_seen
-        for name in MAPPING_SOURCES:
-            # Everything pending, so nothing is left behind for the next scrape.
-            while self._state.changed(name, RENDER_LINES * 64):
-                changed = True
-        if not changed:
-            return
+        taken = {name: self._state.changed(name, budget) for name in MAPPING_SOURCES}
+        if api is self._api_seen and not any(taken.values()):
+            return False
         self._api_seen = api
-        derived = mapping.families({n: self._state.series(n) for n in MAPPING_SOURCES}, api)
-        for spec in catalogue.DERIVED_METRICS:
-            # Anew, in the order the reference rendering (StateCollector) has.
-            self._rests[spec.name] = {}
-            self._rerender(spec, derived[spec.name], derived[spec.name])
+        values = {name: self._state.series(name) for name in MAPPING_SOURCES}
+        keys = taken[mapping.STATE_SERIES] + taken[mapping.LAST_FAILURE_SERIES]
+        rows, listed = self._view.update(values, taken[mapping.NAMES_SERIES], keys, api)
+        failing: dict[Labels, float] = {}
+        last: dict[Labels, float] = {}
+        for shown in rows:
+            row_failing, row_last = self._view.row(shown, values)
+            if row_failing is not None:
+                failing[shown] = row_failing
+            if row_last is not None:
+                last[shown] = row_last
+        info = {labels: 1.0 for labels in listed if self._view.listed(labels)}
+        self._rerender(catalogue.MAPPING_FAILING, rows, failing)
+        self._rerender(catalogue.LAST_FAILURE, rows, last)
+        self._rerender(catalogue.MAPPING_INFO, listed, info)
+        return any(len(labels) == budget for labels in taken.values())
 
     def _rerender(
         self, spec: MetricSpec, changed: Iterable[Labels], values: Mapping[Labels, float]
@@ -284,7 +291,7 @@ class Exposition:
         for labels in changed:
             value = values.get(labels)
             if value is None:
-                rests.pop(labels, None)  # dropped by the series TTL
+                rests.pop(labels, None)  # dropped by the series TTL, or a mapping renamed
                 continue
             pairs = ",".join(f'{names[i]}="{escape_value(labels[i])}"' for i in order)
             rests[labels] = f"{{{pairs}}} {format_value(value)}\n".encode()

@@ -27,7 +27,7 @@ sharing Redis agree by the same max-merge as every other series. The exposed gau
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -233,3 +233,133 @@ def families(
         catalogue.LAST_FAILURE.name: last,
         catalogue.MAPPING_INFO.name: info,
     }
+
+
+class View:
+    """The mapping families, kept current from the stored series that changed.
+
+    What `families` derives whole, by the same rules, updated row by row: a scrape after a
+    few events costs a few rows, not one per mapping (the exposition's cache, see
+    exporter/exposition.py). Its rows may come in another order than `families`' after a
+    rename; the samples are the same.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[Pair, dict[Pair, float]] = {}  # keys -> names -> newest time
+        self._api: Mapping[Pair, Pair] = {}
+        self._shown: dict[Pair, Pair] = {}  # keys -> the names it is shown under
+        self._members: dict[Pair, dict[Pair, None]] = {}  # names -> the keys shown so
+        self._info: dict[Pair, Labels] = {}  # keys -> its info series' labels
+        self._info_count: dict[Labels, int] = {}  # info labels -> how many keys have them
+
+    def update(
+        self,
+        values: Mapping[str, Mapping[Labels, float]],
+        names: Iterable[Labels],
+        keys: Iterable[Labels],
+        api: Mapping[Pair, Pair],
+    ) -> tuple[list[Pair], list[Labels]]:
+        """Take in what changed: label sets of NAMES_SERIES (`names`), of STATE_SERIES or
+        LAST_FAILURE_SERIES (`keys`), and the API's names. `values` holds the series now.
+
+        Returns the (application, group) rows of the failing and last-failure families to
+        render again, and the info series to render again (present or gone: see `row`).
+        """
+        touched: dict[Pair, None] = {}
+        stored = values.get(NAMES_SERIES, {})
+        for labels in names:
+            if len(labels) != 4:
+                continue
+            pair, shown = (labels[0], labels[1]), (labels[2], labels[3])
+            value = stored.get(labels)
+            known = self._names.get(pair)
+            if value is not None:
+                if known is None:
+                    known = self._names[pair] = {}
+                known[shown] = value
+            elif known is not None:  # dropped (series TTL)
+                known.pop(shown, None)
+                if not known:
+                    del self._names[pair]
+            touched[pair] = None
+        for labels in keys:
+            if len(labels) == 2:
+                touched[labels[0], labels[1]] = None
+        if api is not self._api:
+            before = self._api
+            for pair in {**before, **api}:
+                if before.get(pair) != api.get(pair):
+                    touched[pair] = None
+            self._api = api
+        states = values.get(STATE_SERIES, {})
+        rows: dict[Pair, None] = {}
+        info: dict[Labels, None] = {}
+        for pair in touched:
+            known_by_api = pair in self._api
+            present = pair in states or known_by_api or pair in self._names
+            present = present or pair in values.get(LAST_FAILURE_SERIES, {})
+            old = self._shown.get(pair)
+            new = self._resolve(pair) if present else None
+            if old != new:
+                if old is not None:
+                    members = self._members[old]
+                    del members[pair]
+                    if not members:
+                        del self._members[old]
+                    rows[old] = None
+                if new is None:
+                    del self._shown[pair]
+                else:
+                    self._shown[pair] = new
+                    self._members.setdefault(new, {})[pair] = None
+            if new is not None:
+                rows[new] = None
+            listed = new is not None and (pair in states or known_by_api)
+            row = (*new, okta_id(pair[0]), okta_id(pair[1])) if listed and new else None
+            self._relist(pair, row, info)
+        return list(rows), list(info)
+
+    def _resolve(self, pair: Pair) -> Pair:
+        names = self._names.get(pair)
+        if names:
+            return max(names.items(), key=lambda item: (item[1], item[0]))[0]
+        return self._api.get(pair) or fallback_names(pair)
+
+    def _relist(self, pair: Pair, labels: Labels | None, changed: dict[Labels, None]) -> None:
+        """Give `pair` the info series `labels` (None: none), counting who shares one."""
+        old = self._info.get(pair)
+        if old == labels:
+            return
+        if old is not None:
+            count = self._info_count[old] - 1
+            if count:
+                self._info_count[old] = count
+            else:
+                del self._info_count[old]
+            del self._info[pair]
+            changed[old] = None
+        if labels is not None:
+            self._info_count[labels] = self._info_count.get(labels, 0) + 1
+            self._info[pair] = labels
+            changed[labels] = None
+
+    def row(
+        self, shown: Pair, values: Mapping[str, Mapping[Labels, float]]
+    ) -> tuple[float | None, float | None]:
+        """(mapping_failing, last failure time) of the row `shown`; None where it has none."""
+        states = values.get(STATE_SERIES, {})
+        lasts = values.get(LAST_FAILURE_SERIES, {})
+        failing: float | None = None
+        last: float | None = None
+        for pair in self._members.get(shown, ()):
+            state = states.get(pair)
+            if state is not None:
+                failing = max(failing or 0.0, failing_value(state))
+            time = lasts.get(pair)
+            if time is not None:
+                last = time if last is None else max(last, time)
+        return failing, last
+
+    def listed(self, labels: Labels) -> bool:
+        """Whether the info series `labels` is there."""
+        return labels in self._info_count

@@ -302,3 +302,65 @@ def test_mapping_info_lists_mappings_only_the_api_knows_and_events_without_ids()
     }
     api = {}  # a new reading (or standby): the API's mapping is gone
     assert len(samples(exposition.render(fmt), "okta_group_push_mapping_info")) == 1
+
+
+def parsed(body: bytes) -> dict[str, set[tuple[tuple[tuple[str, str], ...], float]]]:
+    """Every family's samples, order aside."""
+    return {
+        family.name: {(tuple(sorted(s.labels.items())), s.value) for s in family.samples}
+        for family in text_string_to_metric_families(body.decode())
+    }
+
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["fail", "succeed", "drop", "api"]),
+        st.sampled_from([("0oaA", "00g1"), ("0oaB", "00g1"), ("label:Box", "label:Ops")]),
+        st.sampled_from([("Slack", "Eng"), ("Slack Sales", "Eng"), ("__other__", "Eng")]),
+        st.integers(1, 9),  # published: repeats, so ties and older events happen
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(steps=steps)
+def test_the_mapping_rows_kept_by_changes_equal_the_rows_derived_whole(
+    steps: list[tuple[str, tuple[str, str], tuple[str, str], int]],
+) -> None:
+    """Renames, shared names, drops (series TTL) and readings, in any order: after each
+    scrape the cached mapping families hold what `mapping.families` derives from scratch."""
+    state = MetricState()
+    api: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def reading() -> dict[tuple[str, str], tuple[str, str]]:
+        return api  # a new object after each reading, as ReconcileMetrics has it
+
+    exposition = Exposition(state, CollectorRegistry())
+    exposition.follow_api(reading)
+    fmt = negotiate("")
+    for action, keys, names, published in steps:
+        if action == "fail":
+            state.apply(failure(*names, "Ada", published=float(published), keys=keys))
+        elif action == "succeed":
+            state.apply(success(*names, float(published), keys=keys))
+        elif action == "drop":
+            state.drop(
+                [
+                    (name, labels, value)
+                    for name in mapping_families_sources(published)
+                    for labels, value in state.series(name).items()
+                    if labels[:2] == keys
+                ]
+            )
+        else:
+            api = {**api, keys: names} if published % 2 else {}
+        expected = CollectorRegistry()
+        expected.register(StateCollector(state, reading))
+        assert parsed(exposition.render(fmt)) == parsed(fmt.encoder(expected))
+
+
+def mapping_families_sources(seed: int) -> tuple[str, ...]:
+    """Which stored mapping series a drop takes: all, or some (each expires on its own)."""
+    every = (mapping.NAMES_SERIES, mapping.STATE_SERIES, mapping.LAST_FAILURE_SERIES)
+    return every[seed % 3 :] if seed % 2 else every

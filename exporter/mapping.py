@@ -132,7 +132,11 @@ class ApiMapping(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One known mapping, as a person (or the /status page) reads it."""
+    """One known mapping, as a person (or the /status page) reads it.
+
+    No separate last-success time is kept: while `failing` is False, `newest_event` is the
+    time of the newest event, which cleared it (a success, or the end of the mapping).
+    """
 
     application_id: str  # "" when only label text names it
     group_id: str

@@ -100,13 +100,15 @@ class Series:
     two instances share a name under the label policy): their status and reason values add
     up, so `sum by (status)` still counts mappings, and the last push is the newest.
     `names` is what the reading adds to okta_group_push_mapping_info: the API's names of
-    every mapping read, by (app key, group key).
+    every mapping read, by (app key, group key); `mappings` what it read of each, by the
+    same keys (for `exporter.mapping.rows`).
     """
 
     status: dict[Labels, float] = field(default_factory=dict)  # application, group, status
     reasons: dict[Labels, float] = field(default_factory=dict)  # application, group, reason
     last_push: dict[Labels, float] = field(default_factory=dict)  # application, group
     names: dict[mapping.Pair, mapping.Pair] = field(default_factory=dict)
+    mappings: dict[mapping.Pair, MappingState] = field(default_factory=dict)
 
 
 def keys(state: MappingState) -> mapping.Pair:
@@ -123,6 +125,7 @@ def series(
     shown = shown or {}
     for state in states:
         out.names[keys(state)] = (state.application, state.group)
+        out.mappings[keys(state)] = state
         pair = shown.get(keys(state)) or (state.application, state.group)
         for status in (*STATUSES, *([] if state.status in STATUSES else [state.status])):
             key = (*pair, status)

@@ -184,3 +184,18 @@ def test_a_disagreement_is_reported_once_it_lasted_and_again_after_it_ended() ->
     assert len(tracker.update(one)) == 1  # back: reported again
     blip = disagreements([state("m2", "Eng", "ERROR")], {})
     assert tracker.update(blip) == [] and tracker.update([]) == []  # a blip never counts
+
+
+def test_a_reading_feeds_the_mapping_read_model() -> None:
+    """What a /status page reads: each mapping by ids, events and Okta's answer side by side."""
+    read = MappingState("m1", *IDS, "Slack", "Eng", "ERROR", "401 Unauthorized", "credentials", 5.0)
+    values: dict[str, dict[Labels, float]] = {
+        mapping.NAMES_SERIES: {(*IDS, "Slack Finance", "Eng"): NOW},
+        mapping.STATE_SERIES: {IDS: mapping.encode(NOW, True)},
+        mapping.LAST_FAILURE_SERIES: {IDS: NOW},
+    }
+    (row,) = mapping.rows(values, series([read]).mappings)
+    assert row == mapping.Row(
+        "0oa1", "00g1", "Slack Finance", "Eng", True, NOW, NOW,
+        "ERROR", "401 Unauthorized", "credentials", 5.0,
+    )  # fmt: skip

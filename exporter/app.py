@@ -39,7 +39,7 @@ from exporter.okta.metrics import PollMetrics, ReconcileMetrics, RetryMetrics
 from exporter.okta.poller import Poller
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import Reconciler
-from exporter.oktalinks import OktaLinks
+from exporter.oktalinks import InfoLinks, OktaLinks
 from exporter.recent import Recent
 from exporter.selfmetrics import SelfMetrics
 from exporter.server import guards_middleware
@@ -62,7 +62,7 @@ def _application(config: Config, access: Access | None) -> web.Application:
     return app
 
 
-def make_app(
+def make_app(  # noqa: PLR0915 - every part wired in one place (STYLE.md 5)
     config: Config,
     store: Store,
     *,
@@ -90,7 +90,9 @@ def make_app(
     app[AUTH] = auth = HookAuth(config.hook_secrets)
     app[STATE] = state
     newest = Exemplars()
-    app[EXPOSITION] = Exposition(state, registry, newest)
+    okta_links = OktaLinks.for_org(config.okta_org_url)
+    info_links = InfoLinks(okta_links)
+    app[EXPOSITION] = Exposition(state, registry, newest, info_links)
     recent = Recent()
     app[LEDGER] = ledger = Ledger(
         store,
@@ -122,15 +124,12 @@ def make_app(
         registry=registry,
         self_metrics=self_metrics,
         clock=clock,
+        exposition=app[EXPOSITION],
     )
 
-    app[STATUS] = StatusSources(
-        state,
-        recent,
-        OktaLinks.for_org(config.okta_org_url),
-        clock,
-        api=(lambda: reconciler.latest) if reconciler is not None else (lambda: ()),
-    )
+    app[STATUS] = StatusSources(state, recent, okta_links, clock)
+    if reconciler is not None:
+        _follow(reconciler, info_links, app[STATUS])
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(StoreError):
@@ -168,6 +167,7 @@ def _okta_jobs(
     registry: CollectorRegistry,
     self_metrics: SelfMetrics,
     clock: Callable[[], float],
+    exposition: Exposition,
 ) -> tuple[Poller | None, Reconciler | None]:
     """The System Log poller and the mapping reconciler, when Okta can be asked (with an
     org URL and credentials; an org URL alone only makes links)."""
@@ -182,8 +182,31 @@ def _okta_jobs(
     )  # fmt: skip
     reconciler = None
     if config.okta_mappings_interval > 0:
+        metrics = ReconcileMetrics(registry)
         reconciler = Reconciler.from_config(
-            config, store, state, ReconcileMetrics(registry),
+            config, store, state, metrics,
             clock=clock, budget=budget, retries=retries,
         )  # fmt: skip
+        # okta_group_push_mapping_info also lists the mappings only Okta's API knows.
+        exposition.follow_api(lambda: metrics.series.names)
     return poller, reconciler
+
+
+def _follow(reconciler: Reconciler, links: InfoLinks, status: StatusSources) -> None:
+    """Show what the reconciler read: app names in the links, failures on /status."""
+    links.follow(_app_names(reconciler))
+    status.api = lambda: reconciler.latest
+
+
+def _app_names(reconciler: Reconciler) -> Callable[[], dict[str, str]]:
+    """The app names (the Apps API's `name`, by app instance id) of the last reading."""
+    cache: dict[int, dict[str, str]] = {}
+
+    def names() -> dict[str, str]:
+        reading = reconciler.latest
+        if id(reading) not in cache:
+            cache.clear()
+            cache[id(reading)] = {push.app.id: push.app.name for push, _ in reading}
+        return cache[id(reading)]
+
+    return names

@@ -29,7 +29,7 @@ from exporter.config import Config, PollSince
 from exporter.events import Batch, Event, parse_log_events
 from exporter.exports import export_items, parse_item
 from exporter.health import Health
-from exporter.labels import LabelPolicy, clean
+from exporter.labels import LabelPolicy
 from exporter.ledger import Ledger, limits
 from exporter.okta.client import OktaClient, make_client
 from exporter.okta.errors import ApiError, OktaError
@@ -65,10 +65,6 @@ class Tally:
     new: Counter[Mapping] = field(default_factory=Counter)  # dry run: the ones not counted yet
 
 
-def _mapping(event: Event) -> Mapping:
-    return clean(event.application.label()), clean(event.group.label())
-
-
 class Importer:
     """Feeds batches to the ledger; with `dry_run`, only asks the store what is new."""
 
@@ -87,7 +83,8 @@ class Importer:
         tally.skipped += len(batch.skipped)
         for event in batch.events:
             if classify_event(event).is_failure:
-                tally.failures[_mapping(event)] += 1
+                # Named as the series name it: the label policy's values.
+                tally.failures[self._ledger.policy.mapping(event)] += 1
         for start in range(0, len(batch.events), CHUNK):
             chunk = batch.events[start : start + CHUNK]
             if self.dry_run:
@@ -110,7 +107,7 @@ class Importer:
             self._this_run.add(event.uuid)
             if kind.is_failure:
                 self.tally.new_failures += 1
-                self.tally.new[_mapping(event)] += 1
+                self.tally.new[self._ledger.policy.mapping(event)] += 1
             else:
                 self.tally.new_successes += 1
 

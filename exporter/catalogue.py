@@ -53,7 +53,8 @@ FAILURES_BY_KIND: Final = MetricSpec(
 LAST_FAILURE: Final = MetricSpec(
     "okta_group_push_last_failure_timestamp_seconds",
     MetricType.GAUGE,
-    "Okta's published time of the newest failure event per application and group.",
+    "Okta's published time of the newest failure event per group push mapping (known by its "
+    "Okta ids, shown under its newest application and group names).",
     ("application", "group"),
 )
 
@@ -69,9 +70,19 @@ FAILURE_REASONS: Final = MetricSpec(
 MAPPING_FAILING: Final = MetricSpec(
     "okta_group_push_mapping_failing",
     MetricType.GAUGE,
-    "1 while the newest event (by Okta's published time) for the application and group is a "
-    "failure, 0 once a later push succeeded.",
+    "1 while the newest event (by Okta's published time) for the group push mapping (known by "
+    "its Okta ids, shown under its newest names) is a failure, 0 once a later push succeeded.",
     ("application", "group"),
+)
+MAPPING_INFO: Final = MetricSpec(
+    "okta_group_push_mapping_info",
+    MetricType.GAUGE,
+    "Always 1, one series per group push mapping known from events or Okta's Group Push "
+    "Mapping API: its newest names, its Okta ids (application_id is the app instance, "
+    "group_id the source group; empty when only label text names it) and, with "
+    "--okta.org-url, links to the app in the Admin Console and to a System Log search for "
+    "the mapping's events (admin_url, system_log_url; empty otherwise).",
+    ("application", "group", "application_id", "group_id", "admin_url", "system_log_url"),
 )
 
 # --- event-derived, from Okta's catalogue (issue 14) ---------------------------------------
@@ -84,9 +95,9 @@ USERS_IGNORED: Final = MetricSpec(
     ("application", "group"),
 )
 
-EVENT_METRICS: Final = (FAILURES, FAILURES_BY_KIND, LAST_FAILURE, FAILURE_REASONS, USERS_IGNORED)
-# Exposed from stored state that is kept in another form (exporter/mapping.py).
-DERIVED_METRICS: Final = (MAPPING_FAILING,)
+EVENT_METRICS: Final = (FAILURES, FAILURES_BY_KIND, FAILURE_REASONS, USERS_IGNORED)
+# Exposed from mapping-level state kept by Okta ids in another form (exporter/mapping.py).
+DERIVED_METRICS: Final = (LAST_FAILURE, MAPPING_FAILING, MAPPING_INFO)
 
 # --- the exporter's own health -----------------------------------------------------------
 

@@ -108,7 +108,7 @@ class Config:
     labels_max_values: int = 1000
     labels_max_series: int = 10_000
     labels_max_length: int = 128
-    labels_application: str = "display_name"
+    labels_application: str = "alternate_id"  # the instance label (DESIGN section 3)
     labels_group: str = "display_name"
     labels_actor: str = "display_name"
     labels_application_allow: re.Pattern[str] | None = None
@@ -450,7 +450,8 @@ LABEL_OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "--labels.max-values",
         "labels_max_values",
-        "Most distinct values of each of application, group, actor and event_type, "
+        "Most distinct values of each of application, group, actor and event_type (and of the "
+        "app and group ids that key mapping state), "
         f"{OTHER} included; further values are counted under {OTHER}.",
         parse_positive_int,
     ),
@@ -469,7 +470,8 @@ LABEL_OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "--labels.application",
         "labels_application",
-        f"The application label's source field: {_SOURCES}.",
+        f"The application label's source field: {_SOURCES}; alternate_id is the app "
+        "instance's label, display_name the catalogue app's name.",
         one_of(*SOURCES),
     ),
     Option(

@@ -56,8 +56,21 @@ class Entity(
     display_name: str = ""
 
     def label(self) -> str:
-        """The default label value: displayName, then alternateId, then id, then `unknown`."""
-        return self.display_name or self.alternate_id or self.id or UNKNOWN
+        """displayName, then alternateId, then id, then `unknown`; placeholders are absent."""
+        for value in (self.display_name, self.alternate_id, self.id):
+            if value and not is_placeholder(value):
+                return value
+        return UNKNOWN
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether `value` is Okta's literal placeholder `unknown` (any case): no value at all.
+
+    Okta writes it where it has nothing: `alternateId: "unknown"` on targets, and an actor
+    `{"id": "unknown", "alternateId": "admin", "displayName": "unknown"}` in the public
+    Panther fixture (tests/payloads/panther-analysis_okta-rule-test-events.ndjson).
+    """
+    return len(value) >= len(UNKNOWN) and value.strip().lower() == UNKNOWN
 
 
 NO_ENTITY: Final = Entity()

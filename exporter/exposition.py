@@ -74,22 +74,47 @@ def family(
     return metric
 
 
+# The stored series the mapping families are derived from (exporter/mapping.py).
+MAPPING_SOURCES: Final = (mapping.NAMES_SERIES, mapping.STATE_SERIES, mapping.LAST_FAILURE_SERIES)
+ApiNames = Callable[[], Mapping[mapping.Pair, mapping.Pair]]
+
+
+def _no_api() -> Mapping[mapping.Pair, mapping.Pair]:
+    return {}
+
+
+def mapping_families(
+    state: MetricState, api: ApiNames = _no_api, links: mapping.Links = mapping.no_links
+) -> dict[str, dict[Labels, float]]:
+    """The derived mapping families: each mapping by Okta ids, under its newest names."""
+    values = {name: state.series(name) for name in MAPPING_SOURCES}
+    return mapping.families(values, api(), links)
+
+
 class StateCollector(Collector):
     """MetricState's series as prometheus_client families: the reference rendering.
 
     Not served (it is the slow path); tests and benchmarks compare against it.
     """
 
-    def __init__(self, state: MetricState, newest: Exemplars | None = None) -> None:
+    def __init__(
+        self,
+        state: MetricState,
+        api: ApiNames = _no_api,
+        newest: Exemplars | None = None,
+        links: mapping.Links = mapping.no_links,
+    ) -> None:
         self._state = state
         self._newest = newest
+        self._api = api
+        self._links = links
 
     def collect(self) -> Iterator[Metric]:
         for spec in catalogue.EVENT_METRICS:
             yield family(spec, self._state.series(spec.name), self._newest)
-        # Derived from state stored in another form (System Log poller issue).
-        states = self._state.series(mapping.STATE_SERIES)
-        yield family(catalogue.MAPPING_FAILING, mapping.failing(states))
+        derived = mapping_families(self._state, self._api, self._links)
+        for spec in catalogue.DERIVED_METRICS:
+            yield family(spec, derived[spec.name])
 
 
 class GovernanceCollector(Collector):
@@ -193,20 +218,21 @@ class Exposition:
     """The whole `/metrics` body, as a sequence of slices (see the module docstring)."""
 
     def __init__(
-        self, state: MetricState, registry: Collector, newest: Exemplars | None = None
+        self,
+        state: MetricState,
+        registry: Collector,
+        newest: Exemplars | None = None,
+        links: mapping.Links = mapping.no_links,
     ) -> None:
         self._state = state
         self._newest = newest
         self._specs = catalogue.EVENT_METRICS + catalogue.DERIVED_METRICS
         self._registry = _Without(registry, (spec.family for spec in self._specs))
-        # Where each family's values are stored, and how a stored value becomes the sample's.
-        self._sources: dict[str, tuple[str, Callable[[float], float] | None]] = {
-            spec.name: (spec.name, None) for spec in catalogue.EVENT_METRICS
-        }
-        self._sources[catalogue.MAPPING_FAILING.name] = (
-            mapping.STATE_SERIES,
-            mapping.failing_value,
-        )
+        # The mapping families join several stored series by Okta ids (exporter/mapping.py):
+        # the view keeps them, and says which of their rows a change touched.
+        self._api: ApiNames = _no_api
+        self._api_seen: object = None
+        self._view = mapping.View(links)
         # prometheus_client writes labels sorted by name: so do we.
         self._order = {
             spec.name: sorted(range(len(spec.labels)), key=spec.labels.__getitem__)
@@ -249,35 +275,62 @@ class Exposition:
                 yield text
         yield fmt.encoder(self._registry)
 
+    def follow_api(self, api: ApiNames) -> None:
+        """Also show the mappings Okta's API knows (`api`: their names, by id pair)."""
+        self._api = api
+
     def _catch_up(self) -> bool:
         """Re-render up to RENDER_LINES changed series; True when more may be waiting."""
         budget = RENDER_LINES
-        for spec in self._specs:
-            changed = self._state.changed(self._sources[spec.name][0], budget)
+        for spec in catalogue.EVENT_METRICS:
+            changed = self._state.changed(spec.name, budget)
             if changed:
-                self._rerender(spec, changed)
+                self._rerender(spec, changed, self._state.series(spec.name))
                 budget -= len(changed)
                 if not budget:
                     return True
-        return False
+        return self._derive(budget)
 
-    def _rerender(self, spec: MetricSpec, changed: Iterable[Labels]) -> None:
+    def _derive(self, budget: int) -> bool:
+        """Re-render the mapping rows that changed stored series (or a reading) touched;
+        True when more may be waiting."""
+        api = self._api()
+        taken = {name: self._state.changed(name, budget) for name in MAPPING_SOURCES}
+        if api is self._api_seen and not any(taken.values()):
+            return False
+        self._api_seen = api
+        values = {name: self._state.series(name) for name in MAPPING_SOURCES}
+        keys = taken[mapping.STATE_SERIES] + taken[mapping.LAST_FAILURE_SERIES]
+        rows, listed = self._view.update(values, taken[mapping.NAMES_SERIES], keys, api)
+        failing: dict[Labels, float] = {}
+        last: dict[Labels, float] = {}
+        for shown in rows:
+            row_failing, row_last = self._view.row(shown, values)
+            if row_failing is not None:
+                failing[shown] = row_failing
+            if row_last is not None:
+                last[shown] = row_last
+        info = {labels: 1.0 for labels in listed if self._view.listed(labels)}
+        self._rerender(catalogue.MAPPING_FAILING, rows, failing)
+        self._rerender(catalogue.LAST_FAILURE, rows, last)
+        self._rerender(catalogue.MAPPING_INFO, listed, info)
+        return any(len(labels) == budget for labels in taken.values())
+
+    def _rerender(
+        self, spec: MetricSpec, changed: Iterable[Labels], values: Mapping[Labels, float]
+    ) -> None:
         rests = self._rests[spec.name]
         exemplified = self._exemplified.get(spec.name)
-        stored, convert = self._sources[spec.name]
-        values = self._state.series(stored)
         order = self._order[spec.name]
         names = spec.labels
         for labels in changed:
             value = values.get(labels)
             if value is None:
-                rests.pop(labels, None)  # dropped by the series TTL
+                rests.pop(labels, None)  # dropped by the series TTL, or a mapping renamed
                 if exemplified is not None and self._newest is not None:
                     exemplified.pop(labels, None)
                     self._newest.forget(spec.name, labels)
                 continue
-            if convert is not None:
-                value = convert(value)
             pairs = ",".join(f'{names[i]}="{escape_value(labels[i])}"' for i in order)
             rest = f"{{{pairs}}} {format_value(value)}"
             rests[labels] = f"{rest}\n".encode()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from exporter.events import UNKNOWN, Entity, Event
+from exporter.events import UNKNOWN, Entity, Event, is_placeholder
 
 if TYPE_CHECKING:
     from exporter.config import Config
@@ -30,8 +30,11 @@ OTHER: Final = "__other__"
 # Entity fields a label can come from, in the order they are tried when one is empty.
 SOURCES: Final = ("display_name", "alternate_id", "id")
 ACTOR_MODES: Final = (*SOURCES, "hash", "none")
-# The labels that carry text from Okta; `kind` is the exporter's own closed set.
-GOVERNED: Final = ("application", "group", "actor", "event_type")
+# The labels that carry text from Okta; `kind` is the exporter's own closed set. The ids
+# key mapping-level state (exporter/mapping.py) and are capped like the names they stand for.
+GOVERNED: Final = (
+    "application", "group", "actor", "event_type", "application_id", "group_id"
+)  # fmt: skip
 FILTERED: Final = ("application", "group", "actor")
 HASH_LENGTH: Final = 16  # hex digits: 64 bits, no collision among an org's admins
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -86,7 +89,9 @@ def actor_hash(key: bytes, identity: str) -> str:
 class LabelPolicy:
     """How an event's entities become label values (see the README, "Label governance")."""
 
-    application: str = "display_name"  # one of SOURCES
+    # An AppInstance's alternateId is its instance label ("AWS Production"), its displayName
+    # the catalogue app's name ("AWS IAM Identity Center"): see DESIGN section 3.
+    application: str = "alternate_id"  # one of SOURCES
     group: str = "display_name"  # one of SOURCES
     actor: str = "display_name"  # one of ACTOR_MODES
     max_length: int = DEFAULT_MAX_LENGTH
@@ -107,14 +112,21 @@ class LabelPolicy:
             )
             for label in ("application", "group", "actor")
         }
-        self._pickers["application"] = _picker(finish["application"], self.application)
-        self._pickers["group"] = _picker(finish["group"], self.group)
+        # What a label says when no field has a value: `unknown`, through the same filters.
+        last = {
+            label: self._finish_value(label, UNKNOWN, placeholder_ok=True)
+            for label in ("application", "group", "actor")
+        }
+        self._pickers["application"] = _picker(
+            finish["application"], self.application, last["application"]
+        )
+        self._pickers["group"] = _picker(finish["group"], self.group, last["group"])
         if self.actor == "none":
             self._pickers["actor"] = lambda _: ""  # an empty value is no label to Prometheus
         else:
             # A person's Okta id outlives logins and names: hash that, one person one series.
             source = "id" if self.actor == "hash" else self.actor
-            self._pickers["actor"] = _picker(finish["actor"], source)
+            self._pickers["actor"] = _picker(finish["actor"], source, last["actor"])
         self._pickers["event_type"] = functools.lru_cache(maxsize=_CACHE_SIZE)(
             lambda value: clean(value, self.max_length) or UNKNOWN
         )
@@ -172,10 +184,11 @@ class LabelPolicy:
         pickers = self._pickers
         return pickers["application"](application), pickers["group"](group)
 
-    def _finish_value(self, label: str, raw: str) -> str:
-        """A field's text as the label value: "" when sanitising leaves nothing."""
+    def _finish_value(self, label: str, raw: str, *, placeholder_ok: bool = False) -> str:
+        """A field's text as the label value: "" when sanitising leaves nothing or Okta's
+        placeholder `unknown` (so the fallback goes on to the next field)."""
         value = clean(raw, self.max_length)
-        if not value:
+        if not value or (not placeholder_ok and is_placeholder(value)):
             return ""
         if not self.filters.get(label, NO_FILTER).passes(value):
             return OTHER
@@ -186,8 +199,9 @@ class LabelPolicy:
         return value
 
 
-def _picker(finish: Callable[[str], str], source: str) -> Callable[[Entity], str]:
-    """The chosen field, else the others in SOURCES order, else `unknown`; then `finish`."""
+def _picker(finish: Callable[[str], str], source: str, last: str) -> Callable[[Entity], str]:
+    """The chosen field, else the others in SOURCES order (`finish` says "" for an empty
+    value or a placeholder), else `last`: the label value of `unknown`."""
     first = operator.attrgetter(source)
     others = [operator.attrgetter(other) for other in SOURCES if other != source]
 
@@ -199,7 +213,7 @@ def _picker(finish: Callable[[str], str], source: str) -> Callable[[Entity], str
             value = finish(other(entity))
             if value:
                 return value
-        return finish(UNKNOWN)
+        return last
 
     return pick
 

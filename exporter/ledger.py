@@ -42,38 +42,51 @@ CLOSED_LABELS: Final = {
     "reason": len(REASONS),
 }
 EXPIRY_BATCH: Final = 1000
+# The kinds after which a mapping is not failing now: a push that worked, and the kinds that
+# end a mapping (issue 14, section 1). This set alone decides it; such an event writes only
+# its mapping's state and names (`propose`).
+CLEARS_FAILING: Final = frozenset(kind for kind in Kind if kind.clears_failing)
 # The kinds as module constants: on Python 3.11, `Kind.SUCCESS` is a metaclass attribute
-# lookup of about 300 ns, and the ledger asks several times per event.
-_SUCCESS: Final = Kind.SUCCESS
-_TERMINAL: Final = Kind.TERMINAL_FAILURE
-_RETRIED: Final = Kind.RETRIED_FAILURE
+# lookup of about 300 ns, and an Enum's hash is Python code, so per event the ledger tests
+# identity and looks up the (string) values instead.
+_CLEARS: Final = frozenset(kind._value_ for kind in CLEARS_FAILING)
+_FAILS: Final = frozenset(kind._value_ for kind in Kind if kind.is_failure)
 _IGNORED: Final = Kind.IGNORED
-_ENDED: Final = Kind.MAPPING_ENDED
 _USERS_IGNORED: Final = Kind.USERS_IGNORED
 _HOOK_DELIVERY: Final = Kind.HOOK_DELIVERY_FAILED
 _KINDS: Final = tuple(Kind)
 
 
-def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> tuple[Series, ...]:
-    """The series a failure or success event writes, before the caps. Pure.
+def clears_failing(kind: Kind) -> bool:
+    """Whether an event of `kind` ends its mapping's "failing now" (see CLEARS_FAILING)."""
+    return kind._value_ in _CLEARS
 
-    A failure: its three counters, then its last-failure time and mapping state. A success
-    or the end of a mapping only moves its mapping's state to not failing
-    (exporter/mapping.py), under the same label policy. Users ignored by a push count on
-    their mapping's own counter.
+
+def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> tuple[Series, ...]:
+    """The series a failure, clearing or users-ignored event writes, before the caps. Pure.
+
+    A failure: its three counters, then (the maxima) its mapping's names, last-failure time
+    and state. An event that clears a mapping (`clears_failing`: a success, the end of a
+    mapping) writes only the names and the state. Users ignored by a push count on their
+    mapping's own counter. Mapping-level series are keyed by the Okta ids
+    (exporter/mapping.py); the names series carries the label values the counters get.
     """
-    if kind.clears_failing:
-        return ((_STATE, policy.mapping(event)),)
+    application, group = policy.mapping(event)
     if kind is Kind.USERS_IGNORED:
-        return ((_USERS_IGNORED_SERIES, policy.mapping(event)),)
-    application, group, actor, event_type = policy.labels(event)
+        return ((_USERS_IGNORED_SERIES, (application, group)),)
+    pair = (mapping.key(event.application, application), mapping.key(event.group, group))
+    names = (_NAMES, (*pair, application, group))
+    if clears_failing(kind):
+        return (names, (_STATE, pair))
+    _, _, actor, event_type = policy.labels(event)
     # `reason` is a closed set (exporter/reasons.py); `application` is governed as anywhere.
     return (
         (_FAILURES, (application, group, actor)),
         (_BY_KIND, (application, event_type, kind._value_)),
         (_REASONS, (application, failure_reason(event))),
-        (_LAST, (application, group)),
-        (_STATE, (application, group)),
+        names,
+        (_LAST, pair),
+        (_STATE, pair),
     )
 
 
@@ -99,7 +112,7 @@ class _Proposal:
 
     def __init__(self, series: tuple[Series, ...]) -> None:
         self.series = series
-        # `propose` puts the series kept as a maximum (times, mapping state) last.
+        # `propose` puts the series kept as a maximum (names, times, mapping state) last.
         split = len(series) - sum(1 for name, _ in series if name in _MAXIMA)
         self.increments = series[:split]
         self.maxima = series[split:]
@@ -131,11 +144,12 @@ class Planner:
         self._memo: Memo[tuple[object, ...], _Proposal] = Memo(size)
 
     def __call__(self, event: Event, kind: Kind, now: float) -> Update:
-        # Identity tests and `_value_`: Enum's hash and properties are Python code.
-        is_success = kind is _SUCCESS or kind is _ENDED  # clears "failing now"
-        if is_success:
+        # `_value_`: Enum's hash and properties are Python code.
+        value = kind._value_
+        clears = value in _CLEARS
+        if clears:
             key: tuple[object, ...] = ("", event.application, event.group)
-        elif kind is _TERMINAL or kind is _RETRIED:
+        elif value in _FAILS:
             key = (kind._value_, event.event_type, event.application, event.group,
                    event.actor, event.mapping, event.reason, event.message)  # fmt: skip
         elif kind is _USERS_IGNORED:
@@ -150,7 +164,7 @@ class Planner:
         published = event.published if event.published is not None else now
         # Encoded before the caps reserve anything: whatever raises must not leave a
         # reservation behind.
-        encoded = mapping.encode(published, not is_success)
+        encoded = mapping.encode(published, not clears)
         increments, maxima, written = proposal.increments, proposal.maxima, proposal.series
         overflow: tuple[str, ...] = ()
         reserved: tuple[Series, ...] = ()
@@ -164,14 +178,18 @@ class Planner:
                 increments, maxima, written = capped.increments, capped.maxima, capped.series
                 overflow, reserved = admitted.overflow, admitted.reserved
         values: tuple[tuple[str, Labels, float], ...]
-        if is_success:
-            ((name, labels),) = maxima
-            values = ((name, labels, encoded),)
+        if clears:
+            (names, names_labels), (state_name, state_labels) = maxima
+            values = ((names, names_labels, published), (state_name, state_labels, encoded))
         elif not maxima:  # users ignored: a counter only
             values = ()
         else:
-            (last, last_labels), (state_name, state_labels) = maxima
-            values = ((last, last_labels, published), (state_name, state_labels, encoded))
+            (names, names_labels), (last, last_labels), (state_name, state_labels) = maxima
+            values = (
+                (names, names_labels, published),
+                (last, last_labels, published),
+                (state_name, state_labels, encoded),
+            )
         # Ranked by the event time: every maximum above grows with it (see Update.rank).
         return Update(event.uuid, kind, increments, values, overflow, reserved, written, published)
 
@@ -193,10 +211,13 @@ class Planner:
 _FAILURES: Final = catalogue.FAILURES.name
 _BY_KIND: Final = catalogue.FAILURES_BY_KIND.name
 _REASONS: Final = catalogue.FAILURE_REASONS.name
-_LAST: Final = catalogue.LAST_FAILURE.name
+_LAST: Final = mapping.LAST_FAILURE_SERIES
 _STATE: Final = mapping.STATE_SERIES
+_NAMES: Final = mapping.NAMES_SERIES
 _USERS_IGNORED_SERIES: Final = catalogue.USERS_IGNORED.name
-_MAXIMA: Final = frozenset({_LAST, _STATE})
+_MAXIMA: Final = frozenset({_NAMES, _LAST, _STATE})
+# The label names of the mapping-level series: the ids are capped like the names.
+_IDS: Final = ("application_id", "group_id")
 
 
 # --- failure reasons (System Log poller issue) ---------------------------------------------
@@ -211,12 +232,14 @@ def failure_reason(event: Event) -> str:
 def stored_series() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Every event-derived series the ledger writes, by stored name, with its label names.
 
-    The catalogue's event metrics, and the mapping state that the exposition decodes into
-    okta_group_push_mapping_failing (same labels).
+    The catalogue's event metrics, and the mapping-level series by Okta ids from which the
+    exposition derives the mapping families (exporter/mapping.py).
     """
     return (
         *((spec.name, spec.labels) for spec in catalogue.EVENT_METRICS),
-        (mapping.STATE_SERIES, catalogue.MAPPING_FAILING.labels),
+        (mapping.NAMES_SERIES, (*_IDS, "application", "group")),
+        (mapping.LAST_FAILURE_SERIES, _IDS),
+        (mapping.STATE_SERIES, _IDS),
     )
 
 
@@ -352,9 +375,29 @@ class Ledger:
         self._planner = Planner(policy, self._state)  # what the old policy said is void
 
     async def prepare(self) -> None:
-        """Load what the label policy keeps in the store (the actor hash key) once it opens."""
+        """Once the store opens: load what the label policy keeps there (the actor hash
+        key), and drop the mapping state older versions kept by label text."""
         if self.policy.actor == "hash" and self.policy.hash_key is None:
             self.policy = self.policy.with_hash_key(await load_hash_key(self._store))
+        await self._drop_legacy()
+
+    async def _drop_legacy(self) -> None:
+        """Forget mapping state stored by label text (before ids keyed it): it cannot be
+        joined to an id, so it would stay "failing" for good. See the README, "Upgrading"."""
+        legacy = [
+            (name, labels, value)
+            for name in mapping.LEGACY_SERIES
+            for labels, value in self._state.series(name).items()
+        ]
+        if not legacy:
+            return
+        async with self._gate.exclusive():
+            await self._store.drop(legacy)
+            self._state.drop(legacy)
+        log.warning(
+            "dropped mapping state stored by label text by an older version",
+            extra={"fields": {"series": len(legacy)}},
+        )
 
     async def record(self, events: Sequence[Event], source: str) -> Recorded:
         """Commit the batch's new events durably, then update the exposed state.
@@ -384,7 +427,7 @@ class Ledger:
                     count = kinds.count(kind)
                     if count:
                         self._metrics.event_received(source, kind._value_, count)
-                        if not (kind is _TERMINAL or kind is _RETRIED or kind is _IGNORED):
+                        if kind is not _IGNORED and kind._value_ not in _FAILS:
                             others += count
                 new = await self._commit(updates, now)
                 self._state.apply_all(new)
@@ -393,7 +436,7 @@ class Ledger:
                 counted = len(new)
                 failures = counted
                 if others:
-                    failures = sum(1 for u in new if u.kind is _TERMINAL or u.kind is _RETRIED)
+                    failures = sum(1 for u in new if u.kind._value_ in _FAILS)
                     if _HOOK_DELIVERY in kinds:
                         hook_failures = sum(1 for u in new if u.kind is _HOOK_DELIVERY)
                 if capped:

@@ -36,6 +36,7 @@ ones.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -118,3 +119,26 @@ class OktaLinks:
             return MappingLinks("", "")
         admin = self.app_page(app_id, app_name)
         return MappingLinks(admin, self.system_log(app_id, group_id, since))
+
+
+class InfoLinks:
+    """The `admin_url` and `system_log_url` labels of `okta_group_push_mapping_info`.
+
+    Built from the Okta ids alone, so they stay the same from scrape to scrape; the app's
+    page needs the app's `name`, which only the reconciler's reading of the Apps API knows
+    (`follow`). Until then, or without a reconciler, the admin link is the app list.
+    """
+
+    def __init__(self, links: OktaLinks | None) -> None:
+        self._links = links
+        self._names: Callable[[], Mapping[str, str]] = dict
+
+    def follow(self, names: Callable[[], Mapping[str, str]]) -> None:
+        """Take app names (by app instance id) from `names` from now on."""
+        self._names = names
+
+    def __call__(self, application_id: str, group_id: str) -> tuple[str, str]:
+        if self._links is None or not application_id:
+            return "", ""
+        found = self._links.mapping(application_id, group_id, self._names().get(application_id, ""))
+        return found.admin, found.system_log

@@ -41,6 +41,7 @@ MAX_COUNTERS: Final = 500_000  # (mapping, minute) counters in all: about 50 MB 
 
 # Module constants: an Enum member lookup is slow on Python 3.11.
 _SUCCESS: Final = Kind.SUCCESS
+_ENDED: Final = Kind.MAPPING_ENDED
 _TERMINAL: Final = Kind.TERMINAL_FAILURE
 _RETRIED: Final = Kind.RETRIED_FAILURE
 _KIND = attrgetter("kind")
@@ -99,7 +100,8 @@ class Recent:
         if any(failed):
             self._failed(list(compress(events, failed)), list(compress(updates, failed)))
         if not all(failed):
-            succeeded = [kind is _SUCCESS for kind in kinds]
+            # A success and the end of a mapping both clear it (exporter/classify.py).
+            succeeded = [kind is _SUCCESS or kind is _ENDED for kind in kinds]
             if any(succeeded):
                 self._succeeded(list(compress(updates, succeeded)))
 

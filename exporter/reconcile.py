@@ -2,8 +2,11 @@
 
 The reconciler (exporter/okta/reconciler.py) reads every mapping from Okta's Group Push
 Mapping API; this module turns what it read into the exported series and compares it with
-the event-derived state of exporter/mapping.py, which it matches by the same label values
-(application, group) the failure counters use.
+the event-derived state of exporter/mapping.py, which it matches by Okta ids: the app
+instance id and the source group id, never by label text (the API's app `label` is the
+instance label, which events carry as the AppInstance's alternateId; names are renamed and
+repeat). Every mapping family shows a mapping under one pair of names: its newest event's,
+else the API's (exporter/mapping.py `shown_names`).
 
 Disagreements, by kind (the `kind` label):
 
@@ -13,8 +16,8 @@ Disagreements, by kind (the `kind` label):
 - `api_active_events_failing`, `api_inactive_events_failing`: the newest event is a
   failure, the API says ACTIVE (the push works again: the success event was missed) or
   INACTIVE (someone turned the mapping off);
-- `events_failing_no_mapping`: the newest event for an application and group is a failure,
-  the API knows the application but has no such mapping (deleted, or labelled otherwise).
+- `events_failing_no_mapping`: the newest event for an app instance id and group id is a
+  failure, the API knows that app instance but has no mapping from that group (deleted).
 
 Events arrive some seconds after the change they report (a hook at once, the poller every
 `--okta.poll-interval`), so a disagreement counts only once it is seen by two readings in a
@@ -50,9 +53,11 @@ KINDS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class MappingState:
-    """One mapping as exported: its label values and what the API says of it."""
+    """One mapping as read: its keys (Okta ids), the API's names for it, what the API says."""
 
     id: str
+    application_key: str  # the app instance id (exporter/mapping.py `key`)
+    group_key: str  # the source group id
     application: str
     group: str
     status: str
@@ -76,6 +81,8 @@ def describe(
     application, group_label = policy.entities(push.app.entity, group)
     return MappingState(
         id=push.id,
+        application_key=mapping.key(push.app.entity, application),
+        group_key=mapping.key(group, group_label),
         application=application,
         group=group_label,
         status=push.status,
@@ -89,21 +96,37 @@ def describe(
 class Series:
     """The exported values: status (1 for the current one), reason, last push.
 
-    Several mappings may share an application and group label (two apps with one label):
-    their status and reason values add up, so `sum by (status)` still counts mappings,
-    and the last push is the newest.
+    Several mappings may be shown under one application and group (a cap folded them, or
+    two instances share a name under the label policy): their status and reason values add
+    up, so `sum by (status)` still counts mappings, and the last push is the newest.
+    `names` is what the reading adds to okta_group_push_mapping_info: the API's names of
+    every mapping read, by (app key, group key); `mappings` what it read of each, by the
+    same keys (for `exporter.mapping.rows`).
     """
 
     status: dict[Labels, float] = field(default_factory=dict)  # application, group, status
     reasons: dict[Labels, float] = field(default_factory=dict)  # application, group, reason
     last_push: dict[Labels, float] = field(default_factory=dict)  # application, group
+    names: dict[mapping.Pair, mapping.Pair] = field(default_factory=dict)
+    mappings: dict[mapping.Pair, MappingState] = field(default_factory=dict)
 
 
-def series(states: Iterable[MappingState]) -> Series:
-    """The series of every mapping read."""
+def keys(state: MappingState) -> mapping.Pair:
+    """The mapping's (app key, group key): how event-derived state knows it."""
+    return state.application_key, state.group_key
+
+
+def series(
+    states: Iterable[MappingState], shown: Mapping[mapping.Pair, mapping.Pair] | None = None
+) -> Series:
+    """The series of every mapping read; `shown` names mappings by their keys (the names
+    every mapping family uses), else a mapping carries the API's names."""
     out = Series()
+    shown = shown or {}
     for state in states:
-        pair = (state.application, state.group)
+        out.names[keys(state)] = (state.application, state.group)
+        out.mappings[keys(state)] = state
+        pair = shown.get(keys(state)) or (state.application, state.group)
         for status in (*STATUSES, *([] if state.status in STATUSES else [state.status])):
             key = (*pair, status)
             out.status[key] = out.status.get(key, 0.0) + (status == state.status)
@@ -119,7 +142,7 @@ def series(states: Iterable[MappingState]) -> Series:
 class Disagreement:
     """The API and the events tell different stories about one mapping."""
 
-    key: tuple[str, ...]  # the mapping's id, or the labels when the API has no mapping
+    key: tuple[str, ...]  # the mapping's id, or the keys (Okta ids) when the API has none
     kind: str
     application: str
     group: str
@@ -135,15 +158,20 @@ def _event(state: float | None) -> tuple[float | None, bool | None]:
 
 
 def disagreements(
-    states: Sequence[MappingState], events: Mapping[Labels, float]
+    states: Sequence[MappingState],
+    events: Mapping[Labels, float],
+    shown: Mapping[mapping.Pair, mapping.Pair] | None = None,
 ) -> list[Disagreement]:
     """Every mapping on which the API and the event-derived state disagree now.
 
-    `events` is the stored mapping state (exporter/mapping.py) by application and group.
+    `events` is the stored mapping state (exporter/mapping.py) by app key and group key,
+    joined to the API's mappings by those Okta ids; `shown` names mappings as every
+    mapping family does (else a mapping carries the API's names, or its ids).
     """
+    shown = shown or {}
     found = []
     for state in states:
-        published, failing = _event(events.get((state.application, state.group)))
+        published, failing = _event(events.get(keys(state)))
         kind = None
         if state.status == ERROR and failing is None:
             kind = API_ERROR_NO_EVENTS
@@ -155,17 +183,21 @@ def disagreements(
             kind = API_INACTIVE_EVENTS_FAILING
         if kind is not None:
             key = ("mapping", state.id)
-            pair = (state.application, state.group)
+            pair = shown.get(keys(state)) or (state.application, state.group)
             found.append(Disagreement(key, kind, *pair, state.status, failing, published))
-    applications = {state.application for state in states}
-    mapped = {(state.application, state.group) for state in states}
+    # Only real ids: an app known by label text alone is never the API's app.
+    applications = {state.application_key for state in states}
+    mapped = {keys(state) for state in states}
     for labels, value in sorted(events.items()):
         if len(labels) != 2 or labels[0] not in applications or labels in mapped:
             continue
         published, failing = _event(value)
         if failing:
             kind = EVENTS_FAILING_NO_MAPPING
-            found.append(Disagreement(("labels", *labels), kind, *labels, "", True, published))
+            pair = shown.get((labels[0], labels[1])) or mapping.fallback_names(
+                (labels[0], labels[1])
+            )
+            found.append(Disagreement(("ids", *labels), kind, *pair, "", True, published))
     return found
 
 

@@ -1,11 +1,10 @@
 """The one adapter between the running exporter's state and the /status page's rows.
 
-Today the mapping-level state is keyed by label values (application, group): the
-event-derived state of exporter/mapping.py, the last-failure gauge, what the reconciler
-read last (exporter/okta/reconciler.py) and this process's recent record
-(exporter/recent.py) are joined on them here. Only `collect` knows that; the page
-(exporter/status.py) sees `StatusRow`s. When mapping state is keyed by Okta ids, this is
-the function to re-point.
+Mapping-level state is keyed by Okta ids (exporter/mapping.py): `mapping.rows` joins the
+event-derived state, the names and what the reconciler read last
+(exporter/okta/reconciler.py) by (app instance id, group id), and this process's recent
+record (exporter/recent.py) is keyed alike. Only `collect` knows that; the page
+(exporter/status.py) sees `StatusRow`s.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from exporter import catalogue, mapping
+from exporter import mapping
 from exporter.ledger import failure_reason
 from exporter.okta.grouppush import ERROR, PushMapping
 from exporter.oktalinks import OktaLinks
@@ -23,6 +22,7 @@ from exporter.reconcile import MappingState
 from exporter.state import Labels, MetricState
 from exporter.status import StatusRow
 
+MAPPING_SERIES = (mapping.NAMES_SERIES, mapping.STATE_SERIES, mapping.LAST_FAILURE_SERIES)
 LINK_LOOKBACK = 3600.0  # the System Log link starts an hour before the failing began
 
 
@@ -41,27 +41,29 @@ class StatusSources:
 def collect(sources: StatusSources) -> list[StatusRow]:
     """A row for every mapping that the events or Okta's API say is failing now."""
     now = sources.clock()
-    events = sources.state.series(mapping.STATE_SERIES)
-    last_failures = sources.state.series(catalogue.LAST_FAILURE.name)
-    api: dict[Labels, tuple[PushMapping, MappingState]] = {}
+    values = {name: sources.state.series(name) for name in MAPPING_SERIES}
+    reads: dict[mapping.Pair, tuple[PushMapping, MappingState]] = {}
     for push, read in sources.api():
-        if read.status == ERROR:
-            api.setdefault((read.application, read.group), (push, read))
-    failing = {labels for labels, value in events.items() if mapping.decode(value)[1]}
+        pair = (read.application_key, read.group_key)
+        if read.status == ERROR or pair not in reads:  # the one in ERROR, if any, speaks
+            reads[pair] = (push, read)
     recent = sources.recent.view()
     rows = []
-    for labels in sorted(failing | api.keys()):
-        if len(labels) != 2:
+    for known in mapping.rows(values, {pair: read for pair, (_, read) in reads.items()}):
+        by_api = known.api_status == ERROR
+        if not (known.failing or by_api):
             continue
+        pair = known.keys
         rows.append(
             _row(
-                labels,
-                by_events=labels in failing,
-                api=api.get(labels),
-                seen=recent.get(labels),
-                last_failure=last_failures.get(labels),
+                (known.application, known.group),
+                by_events=known.failing,
+                api=reads.get(pair) if by_api else None,
+                seen=recent.get(pair),
+                last_failure=known.last_failure,
                 links=sources.links,
                 now=now,
+                ids=(known.application_id, known.group_id),
             )
         )
     return rows
@@ -76,13 +78,14 @@ def _row(
     last_failure: float | None,
     links: OktaLinks | None,
     now: float,
+    ids: tuple[str, str],
 ) -> StatusRow:
     application, group = labels
-    app_id = group_id = app_name = reason = summary = detail = ""
+    (app_id, group_id), app_name = ids, ""
+    reason = summary = detail = ""
     last_push = since = last_success = None
     hour = day = None
     if seen is not None:
-        app_id, group_id = seen.application.id, seen.group.id
         since, last_success = seen.failing_since, seen.last_success
         hour, day = seen.failures_since(now - HOUR), seen.failures_since(now - DAY)
         if seen.last_failure is not None:
@@ -91,7 +94,7 @@ def _row(
     if api is not None:
         push, read = api
         app_id, group_id = push.app.id, push.source_group_id or group_id
-        app_name = push.app.entity.alternate_id  # the app's `name` (okta/grouppush.py)
+        app_name = push.app.name  # the app's `name` (okta/grouppush.py)
         summary, last_push = read.error_summary, read.last_push
         reason = reason or (read.reason or "")
     if since is None and by_events:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid as uuids
 from typing import Final
 
@@ -17,8 +18,13 @@ def failure_event(
     uuid: str | None = None,
     event_type: str = TERMINAL,
     published: str = "2026-11-28T10:00:00.000Z",
+    app_id: str | None = None,
+    group_id: str | None = None,
 ) -> dict[str, object]:
-    """A group push failure LogEvent; a fresh uuid unless one is given."""
+    """A group push failure LogEvent; a fresh uuid unless one is given.
+
+    The app and group ids follow from their names unless given: one name, one mapping.
+    """
     return {
         "uuid": uuid or str(uuids.uuid4()),
         "published": published,
@@ -26,8 +32,8 @@ def failure_event(
         "actor": {"id": "00u1", "type": "User", "displayName": actor},
         "outcome": {"result": "FAILURE"},
         "target": [
-            {"id": "0oa1", "type": "AppInstance", "displayName": app},
-            {"id": "00g1", "type": "UserGroup", "displayName": group},
+            {"id": app_id or okta_id("0oa", app), "type": "AppInstance", "displayName": app},
+            {"id": group_id or okta_id("00g", group), "type": "UserGroup", "displayName": group},
         ],
     }
 
@@ -41,3 +47,8 @@ def envelope(*events: object, delivery_id: str = "") -> dict[str, object]:
     if delivery_id:
         document["eventId"] = delivery_id
     return document
+
+
+def okta_id(prefix: str, name: str) -> str:
+    """An Okta-shaped id (prefix and alphanumerics) that follows from `name`."""
+    return prefix + hashlib.sha256(name.encode()).hexdigest()[:17]

@@ -57,6 +57,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from yarl import URL
 
 from exporter.events import parse_timestamp
+from tests.builders import okta_id
 
 PAYLOADS: Final = Path(__file__).parent / "payloads"
 RATE_LIMITED_BODY: Final = (PAYLOADS / "okta-openapi_error-429-too-many-requests.json").read_bytes()
@@ -101,9 +102,11 @@ def log_event(
                   "displayName": actor},
         "outcome": {"result": outcome, "reason": reason},
         "target": [
-            {"id": "0oa1", "type": "AppInstance", "alternateId": application.lower(),
-             "displayName": application},
-            {"id": "00g1", "type": "UserGroup", "alternateId": group, "displayName": group},
+            # Real-shaped: the instance label is the alternateId; the ids follow the names.
+            {"id": okta_id("0oa", application), "type": "AppInstance",
+             "alternateId": application, "displayName": f"{application} (catalogue)"},
+            {"id": okta_id("00g", group), "type": "UserGroup", "alternateId": group,
+             "displayName": group},
         ],
         "debugContext": {"debugData": {"requestId": uuid}},
     }  # fmt: skip
@@ -407,9 +410,16 @@ class Emulator:
         }
         return group_id
 
-    def add_app(self, label: str, *, group_push: bool = True, status: str = "ACTIVE") -> str:
+    def add_app(
+        self,
+        label: str,
+        *,
+        group_push: bool = True,
+        status: str = "ACTIVE",
+        app_id: str | None = None,
+    ) -> str:
         """An app instance, with the GROUP_PUSH feature or not; returns its id."""
-        app_id = f"0oa{next(self._counter):017d}"
+        app_id = app_id or f"0oa{next(self._counter):017d}"
         features = ["PUSH_NEW_USERS", "PUSH_PROFILE_UPDATES"]
         if group_push:
             features.append("GROUP_PUSH")

@@ -38,6 +38,7 @@ from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Values
 from exporter.store.memory import MemoryStore
 from exporter.store.sqlite import SqliteStore
+from tests.builders import okta_id
 from tests.conftest import NOW, Client, FakeTime, RigFactory
 from tests.okta_emulator import Emulator, ThreadedOrg, log_event
 
@@ -47,7 +48,7 @@ MEMBERSHIP = "application.provision.group_membership.add"
 PUSHED = "application.provision.group_push.pushed"
 FAILURES = catalogue.FAILURES.name
 REASONS = catalogue.FAILURE_REASONS.name
-LAST = catalogue.LAST_FAILURE.name
+LAST = mapping.LAST_FAILURE_SERIES
 
 
 def dataset() -> list[dict[str, Any]]:
@@ -263,10 +264,15 @@ def test_replay_stores_series_under_the_label_policy_and_caps(tmp_path: Path) ->
     assert key is not None  # kept for serve: every process hashes actors alike
     # One real application fits under --labels.max-values=2 (one value is __other__'s),
     # in the poller's series as in the others; Ops is denied wherever a group is.
-    for name in (FAILURES, REASONS, LAST, mapping.STATE_SERIES):
+    for name in (FAILURES, REASONS):
         assert {labels[0] for labels in values[name]} == {"Slack", "__other__"}, name
-    for name in (FAILURES, LAST, mapping.STATE_SERIES):
-        assert "Ops" not in {labels[1] for labels in values[name]}, name
+    assert "Ops" not in {labels[1] for labels in values[FAILURES]}
+    # The mapping state by ids, capped like the names; its names series names it alike.
+    names = values[mapping.NAMES_SERIES]
+    assert {labels[2] for labels in names} == {"Slack", "__other__"}
+    assert "Ops" not in {labels[3] for labels in names}
+    for name in (LAST, mapping.STATE_SERIES):
+        assert {labels[0] for labels in values[name]} == {okta_id("0oa", "Slack"), "__other__"}
     assert {len(labels[2]) for labels in values[FAILURES]} == {16}  # hashed
     # Totals stay exact: 28 failures, whichever labels they ended up under.
     assert sum(values[FAILURES].values()) == sum(values[REASONS].values()) == 28

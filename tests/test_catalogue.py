@@ -44,6 +44,11 @@ PINNED = {
     "okta_group_push_exporter_state_disagreements_total": ("counter", ("kind",)),
     # both Okta API jobs (issue 14)
     "okta_group_push_exporter_okta_retries_total": ("counter", ("component", "endpoint")),
+    # Okta ids (issue 14) and the links to Okta (issue 17)
+    "okta_group_push_mapping_info": (
+        "gauge",
+        ("application", "group", "application_id", "group_id", "admin_url", "system_log_url"),
+    ),
 }
 
 

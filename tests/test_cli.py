@@ -141,7 +141,7 @@ def test_state_commands_summarise_export_and_prune(
     summary = capsys.readouterr().out
     assert "backend:        sqlite" in summary
     assert "dedup entries:  1 " in summary
-    assert "series:         5" in summary  # with the failure reason and mapping state
+    assert "series:         6" in summary  # with the failure reason, mapping names and state
     assert main(["state", "export", storage], {}) == 0
     exported = json.loads(capsys.readouterr().out)
     assert {

@@ -311,8 +311,9 @@ def test_label_governance_defaults() -> None:
     config = Config()
     assert (config.labels_max_values, config.labels_max_series) == (1000, 10_000)
     assert config.labels_max_length == 128
+    # The application is the app instance's label (its alternateId): README "Upgrading".
     assert (config.labels_application, config.labels_group, config.labels_actor) == (
-        "display_name",
+        "alternate_id",
         "display_name",
         "display_name",
     )

@@ -32,7 +32,7 @@ from grafana.mixin import (
 from grafana.mixin.config import CONFIG
 from grafana.mixin.dashboard import DATASOURCE, IMPORT_INPUT
 from grafana.mixin.rules import recording_rules
-from tests.builders import RETRIED, envelope, failure_event
+from tests.builders import RETRIED, envelope, failure_event, okta_id
 from tests.grafana_dashboard import (
     BUILTINS,
     ROOT,
@@ -455,8 +455,12 @@ def emulated_org() -> Emulator:
     """What Okta's Group Push Mapping API says: Slack/Engineering works again (the events
     say failing), Zoom/Marketing is in ERROR (no event ever said so)."""
     org = Emulator(clock=time.time)
-    slack, zoom = org.add_app("Slack"), org.add_app("Zoom")
-    org.add_mapping(slack, org.add_group("Engineering"), last_push=time.time() - 60)
+    # The ids of the events' apps and groups (tests/builders.py): the API and the events
+    # meet by ids.
+    slack = org.add_app("Slack", app_id=okta_id("0oa", "Slack"))
+    zoom = org.add_app("Zoom", app_id=okta_id("0oa", "Zoom"))
+    engineering = org.add_group("Engineering", okta_id("00g", "Engineering"))
+    org.add_mapping(slack, engineering, last_push=time.time() - 60)
     org.add_mapping(
         zoom, org.add_group("Marketing"), status="ERROR",
         error_summary="Invalid credentials: the token expired", last_push=LAST_PUSH,

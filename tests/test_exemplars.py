@@ -58,7 +58,7 @@ def test_openmetrics_lines_carry_the_exemplar_byte_for_byte_as_prometheus_client
     state, newest = counted(failure("u-1", 1795000000.5), failure("u-2", 1795000001.25, "Bob"))
     exposition = Exposition(state, CollectorRegistry(), newest)
     reference = CollectorRegistry()
-    reference.register(StateCollector(state, newest))
+    reference.register(StateCollector(state, newest=newest))
     body = exposition.render(OPENMETRICS)
     assert body == OPENMETRICS.encoder(reference)
     line = (

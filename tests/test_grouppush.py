@@ -68,7 +68,10 @@ def test_only_apps_with_group_push_are_kept() -> None:
         None,
     ]
     apps = parse_apps(items)
-    assert [(a.id, a.entity.label()) for a in apps] == [("0oa1", "Slack"), ("0oa4", "unlabelled")]
+    # The app's label is the instance label: the events' alternateId. `name` is the app's
+    # key, not a name a person gave it: an app without a label is known by its id.
+    assert [(a.id, a.entity.label()) for a in apps] == [("0oa1", "Slack"), ("0oa4", "0oa4")]
+    assert apps[0].entity.alternate_id == "Slack"
 
 
 def test_mappings_parse_okta_s_example_and_survive_odd_items() -> None:

@@ -91,16 +91,14 @@ async def test_group_push_delivery_counts_by_application_group_and_actor(
     body = payload("synthetic_group-push-hook-delivery.json")
     response = await client.post(HOOK, json=body, headers=auth())
     assert response.status == 204
+    # The application label is the app instance's label (its alternateId), not the
+    # catalogue app's name (its displayName).
     assert (
-        failures(
-            registry,
-            application="AWS IAM Identity Center",
-            group="Engineering",
-            actor="Okta System",
-        )
+        failures(registry, application="AWS Production", group="Engineering", actor="Okta System")
         == 1
     )
-    assert failures(registry, application="Slack", group="Finance", actor="Ada Admin") == 1
+    slack = "Slack Finance Workspace"
+    assert failures(registry, application=slack, group="Finance", actor="Ada Admin") == 1
     invalid = "okta_group_push_exporter_invalid_events_total"
     assert registry.get_sample_value(invalid, {"source": "event_hook", "reason": "not_object"}) == 1
     assert (
@@ -108,8 +106,17 @@ async def test_group_push_delivery_counts_by_application_group_and_actor(
     )
     assert registry.get_sample_value(
         "okta_group_push_last_failure_timestamp_seconds",
-        {"application": "Slack", "group": "Finance"},
+        {"application": slack, "group": "Finance"},
     ) == pytest.approx(1795166101.456)  # 2026-11-20T09:15:01.456Z
+    assert (
+        registry.get_sample_value(
+            "okta_group_push_mapping_info",
+            {"application": slack, "group": "Finance",
+             "application_id": "0oaslack00001", "group_id": "00gfinance001",
+             "admin_url": "", "system_log_url": ""},
+        )
+        == 1
+    )  # fmt: skip
 
 
 async def test_redelivery_of_the_same_envelope_counts_nothing_more(
@@ -256,10 +263,7 @@ async def test_workflows_card_is_counted(client: Client, registry: CollectorRegi
     response = await client.post("/hooks/workflows", json=card, headers=auth())
     assert response.status == 204
     assert (
-        failures(
-            registry, application="AWS IAM Identity Center", group="Finance", actor="Bob Builder"
-        )
-        == 1
+        failures(registry, application="AWS Production", group="Finance", actor="Bob Builder") == 1
     )
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import add_flags, build
-from exporter.events import Entity, Event
+from exporter.events import Entity, Event, parse_log_event
 from exporter.exposition import escape_value
 from exporter.labels import HASH_LENGTH, OTHER, Filter, LabelPolicy, actor_hash, clean
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 KEY = b"k" * 32
+PAYLOADS = Path(__file__).parent / "payloads"
 # Any Unicode text, lone surrogates and control characters included (JSON can carry both).
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=300)
 
@@ -38,7 +41,8 @@ def event(
         reason="",
         message="",
         actor=actor or entity("Ada Admin", "ada@example.com", "00u1"),
-        application=application or entity("Slack", "slack", "0oa1"),
+        # Real-shaped: the instance label is the alternateId, the catalogue name displayName.
+        application=application or entity("Slack", "Slack Finance Workspace", "0oa1"),
         group=group or entity("Engineering", "eng", "00g1"),
     )
 
@@ -49,14 +53,53 @@ def configured(*argv: str) -> LabelPolicy:
     return LabelPolicy.from_config(build(parser.parse_args(list(argv)), {}))
 
 
-def test_defaults_are_display_names() -> None:
-    assert tuple(LabelPolicy().labels(event())) == ("Slack", "Engineering", "Ada Admin", TERMINAL)
+def test_defaults_are_the_instance_label_and_display_names() -> None:
+    labels = tuple(LabelPolicy().labels(event()))
+    assert labels == ("Slack Finance Workspace", "Engineering", "Ada Admin", TERMINAL)
+
+
+def test_default_application_is_the_alternate_id_of_a_real_app_instance() -> None:
+    """The public Panther fixture: alternateId "AWS Production" is the instance label."""
+    line = next(
+        item
+        for item in (PAYLOADS / "panther-analysis_okta-rule-test-events.ndjson")
+        .read_text()
+        .splitlines()
+        if "AWS Production" in item
+    )
+    parsed = parse_log_event(orjson.loads(line))
+    assert isinstance(parsed, Event)
+    assert parsed.application.display_name == "AWS IAM Identity Center"
+    assert LabelPolicy().mapping(parsed)[0] == "AWS Production"
+    assert configured().mapping(parsed)[0] == "AWS Production"  # the flag's default too
+    assert LabelPolicy(application="display_name").mapping(parsed)[0] == "AWS IAM Identity Center"
+
+
+def test_okta_placeholder_unknown_is_no_value_in_any_case() -> None:
+    """Okta writes `unknown` where it has nothing: the chain goes on to a real field."""
+    # The public Panther actor {"id":"unknown","alternateId":"admin","displayName":"unknown"}.
+    panther_actor = entity("unknown", "admin", "unknown")
+    assert LabelPolicy().labels(event(actor=panther_actor)).actor == "admin"
+    assert panther_actor.label() == "admin"
+    group = entity("Finance", "UNKNOWN", "00g1")
+    assert LabelPolicy(group="alternate_id").labels(event(group=group)).group == "Finance"
+    app = entity("Slack", "Unknown", "0oa1")
+    assert LabelPolicy().labels(event(application=app)).application == "Slack"
+    assert app.label() == "Slack"
+    # Only placeholders: the id, then `unknown` itself.
+    assert LabelPolicy().labels(event(group=entity("unknown", "UNKNOWN", "00g7"))).group == "00g7"
+    assert LabelPolicy().labels(event(group=entity("unknown", "unknown"))).group == "unknown"
+    assert entity("UNKNOWN", "unknown", "unknown").label() == "unknown"
+    # A name that merely contains the word is a name.
+    assert LabelPolicy().labels(event(group=entity("unknown users"))).group == "unknown users"
 
 
 def test_sources_are_chosen_per_label() -> None:
     policy = configured("--labels.application", "id", "--labels.group", "alternate_id")
     labels = policy.labels(event())
     assert (labels.application, labels.group) == ("0oa1", "eng")
+    policy = configured("--labels.application", "display_name")
+    assert policy.labels(event()).application == "Slack"
 
 
 def test_an_empty_source_falls_back_to_the_other_fields_then_unknown() -> None:

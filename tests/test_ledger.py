@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,16 +19,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter import catalogue, mapping
 from exporter.classify import Kind
 from exporter.config import Config
-from exporter.events import LATEST_TIME, Entity, Event
-from exporter.exposition import Exposition, GovernanceCollector, negotiate
+from exporter.events import LATEST_TIME, Entity, Event, parse_hook_body, parse_workflows_card
+from exporter.exposition import Exposition, GovernanceCollector, mapping_families, negotiate
 from exporter.health import Health
 from exporter.labels import HASH_LENGTH, Filter, LabelPolicy
-from exporter.ledger import Ledger, Planner, limits, plan
+from exporter.ledger import CLEARS_FAILING, Ledger, Planner, clears_failing, limits, plan
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Update
 from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.sqlite import SqliteStore
+from tests.builders import envelope, okta_id
 from tests.conftest import NOW
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -44,9 +46,17 @@ def event(uuid: str, event_type: str = TERMINAL, published: float | None = 100.0
         reason="",
         message="",
         actor=Entity(display_name="Ada"),
-        application=Entity(display_name="Slack"),
-        group=Entity(display_name="Eng"),
+        application=Entity("0oa1", "AppInstance", "Slack", "Slack"),
+        group=Entity("00g1", "UserGroup", "", "Eng"),
     )
+
+
+IDS = ("0oa1", "00g1")
+
+
+def failing(state: MetricState) -> dict[tuple[str, ...], float]:
+    """okta_group_push_mapping_failing as exposed: by names."""
+    return mapping_families(state)[catalogue.MAPPING_FAILING.name]
 
 
 @pytest.fixture
@@ -67,8 +77,9 @@ def test_plan_of_a_failure_increments_the_counters_and_raises_the_gauges() -> No
         (catalogue.FAILURE_REASONS.name, ("Slack", "other")),
     )
     assert update.maxima == (
-        (catalogue.LAST_FAILURE.name, ("Slack", "Eng"), 100.0),
-        (mapping.STATE_SERIES, ("Slack", "Eng"), mapping.encode(100.0, failing=True)),
+        (mapping.NAMES_SERIES, (*IDS, "Slack", "Eng"), 100.0),
+        (mapping.LAST_FAILURE_SERIES, IDS, 100.0),
+        (mapping.STATE_SERIES, IDS, mapping.encode(100.0, failing=True)),
     )
 
 
@@ -81,7 +92,8 @@ def test_plan_of_a_success_changes_no_counter_only_the_mapping_state() -> None:
     update = plan(event("a"), Kind.SUCCESS, NOW)
     assert update.increments == ()
     assert update.maxima == (
-        (mapping.STATE_SERIES, ("Slack", "Eng"), mapping.encode(100.0, failing=False)),
+        (mapping.NAMES_SERIES, (*IDS, "Slack", "Eng"), 100.0),
+        (mapping.STATE_SERIES, IDS, mapping.encode(100.0, failing=False)),
     )
 
 
@@ -112,6 +124,20 @@ async def test_recorded_counts_failures_and_hook_delivery_failures_apart(
     assert (again.counted, again.duplicates, again.hook_delivery_failures) == (0, 1, 0)
 
 
+def test_clearing_failing_now_is_one_predicate_over_kinds() -> None:
+    """Every kind in CLEARS_FAILING plans like a success; every failure kind sets failing."""
+    for kind in Kind:
+        update = plan(event("a"), kind, NOW)
+        state = dict(((name, labels), value) for name, labels, value in update.maxima)
+        if clears_failing(kind):
+            assert kind in CLEARS_FAILING
+            assert mapping.decode(state[mapping.STATE_SERIES, IDS]) == (100.0, False)
+        elif kind.is_failure:
+            assert mapping.decode(state[mapping.STATE_SERIES, IDS]) == (100.0, True)
+        else:
+            assert not state
+
+
 def test_plan_counts_the_failure_reason_from_the_outcome_reason() -> None:
     failed = msgspec.structs.replace(event("a"), reason="Linked group is missing in AWS IAM")
     increments = dict(plan(failed, Kind.TERMINAL_FAILURE, NOW).increments)
@@ -124,17 +150,17 @@ async def test_mapping_fails_until_a_later_success_whatever_the_arrival_order(
     ledger, state, _, store = parts
     success = msgspec.structs.replace(event("s", published=200.0), event_type=PUSHED, outcome="")
     await ledger.record([event("f1", published=100.0)], "event_hook")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 1.0}
+    assert failing(state) == {("Slack", "Eng"): 1.0}
     await ledger.record([success], "poller")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 0.0}
+    assert failing(state) == {("Slack", "Eng"): 0.0}
     # A failure published before the success but read after it changes nothing...
     await ledger.record([event("f0", published=150.0)], "backfill")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 0.0}
+    assert failing(state) == {("Slack", "Eng"): 0.0}
     # ...a newer one does, and the store agrees with the exposed view.
     await ledger.record([event("f2", published=250.0)], "poller")
-    assert mapping.failing(state.series(mapping.STATE_SERIES)) == {("Slack", "Eng"): 1.0}
+    assert failing(state) == {("Slack", "Eng"): 1.0}
     stored = (await store.values())[mapping.STATE_SERIES]
-    assert mapping.decode(stored[("Slack", "Eng")]) == (250.0, True)
+    assert mapping.decode(stored[IDS]) == (250.0, True)
 
 
 def test_mapping_state_encoding_orders_by_time_then_failure() -> None:
@@ -179,7 +205,8 @@ async def test_last_failure_gauge_keeps_the_newest_published_time(
 ) -> None:
     ledger, state, _, _ = parts
     await ledger.record([event("a", published=200.0), event("b", published=150.0)], "poller")
-    assert state.series(catalogue.LAST_FAILURE.name) == {("Slack", "Eng"): 200.0}
+    assert state.series(mapping.LAST_FAILURE_SERIES) == {IDS: 200.0}
+    assert mapping_families(state)[catalogue.LAST_FAILURE.name] == {("Slack", "Eng"): 200.0}
 
 
 async def test_unrelated_events_are_ignored_and_not_remembered(
@@ -241,8 +268,8 @@ def by(uuid: str, app: str = "Slack", group: str = "Eng", actor: str = "Ada") ->
         reason="",
         message="",
         actor=Entity(id=f"00u-{actor}", display_name=actor),
-        application=Entity(display_name=app),
-        group=Entity(display_name=group),
+        application=Entity(okta_id("0oa", app), "AppInstance", app, app),
+        group=Entity(okta_id("00g", group), "UserGroup", "", group),
     )
 
 
@@ -283,8 +310,12 @@ async def test_caps_and_policy_govern_failure_reasons_and_mapping_state_too() ->
     other = "__other__"
     reasons = state.series(catalogue.FAILURE_REASONS.name)
     assert reasons == {("Slack", "other"): 1.0, ("Zoom", "other"): 1.0, (other, "other"): 2.0}
+    slack, zoom = okta_id("0oa", "Slack"), okta_id("0oa", "Zoom")
+    eng, ops = okta_id("00g", "Eng"), okta_id("00g", "Ops")
+    # The ids are capped like the names: AWS, Okta and Box are past the application cap,
+    # and so are their ids; tmp-1's id is the third group id.
     assert set(state.series(mapping.STATE_SERIES)) == {
-        ("Slack", "Eng"), ("Zoom", "Ops"), (other, other), (other, "Eng"),
+        (slack, eng), (zoom, ops), (other, other), (other, eng),
     }  # fmt: skip
     # Every overflowing value was counted: AWS, Okta, Box; tmp-1 is denied, not capped.
     overflow = "okta_group_push_exporter_label_overflow_total"
@@ -371,11 +402,13 @@ async def test_series_ttl_drops_idle_series_but_never_one_being_counted() -> Non
     assert not expiry.done()  # waits for the commit in flight
     store.release.set()
     await busy
-    assert await expiry == 3  # the Idle group's FAILURES, LAST and mapping state series
+    assert await expiry == 4  # the Idle group's FAILURES, names, LAST and mapping state
     failures = catalogue.FAILURES.name
     assert state.series(failures) == {("Slack", "Busy", "Ada"): 2.0}
     assert (await store.values())[failures] == {("Slack", "Busy", "Ada"): 2.0}
-    assert set(state.series(mapping.STATE_SERIES)) == {("Slack", "Busy")}
+    assert set(state.series(mapping.STATE_SERIES)) == {
+        (okta_id("0oa", "Slack"), okta_id("00g", "Busy"))
+    }
     assert await ledger.expire() == 0
     # Without a TTL nothing ever expires.
     plain, _, _ = governed()
@@ -414,3 +447,76 @@ def test_the_planner_keeps_no_key_with_megabytes_of_text() -> None:
     assert not planner._memo  # counted, not remembered
     planner(short, Kind.TERMINAL_FAILURE, NOW)
     assert len(planner._memo) == 1
+
+
+# --- Okta ids inside, names on the labels (issue 14) ---------------------------------------
+
+
+def target(kind: str, id_: str, alternate: str, display: str) -> dict[str, str]:
+    return {"id": id_, "type": kind, "alternateId": alternate, "displayName": display}
+
+
+def hook_event(uuid: str, app: dict[str, str], group: dict[str, str], **extra: object) -> object:
+    return {
+        "uuid": uuid,
+        "published": "2026-11-20T09:15:00.123Z",
+        "eventType": TERMINAL,
+        "actor": extra.get("actor", target("User", "00u1", "ada@example.com", "Ada Admin")),
+        "outcome": {"result": "FAILURE", "reason": "Invalid token"},
+        "target": [app, group],
+    }
+
+
+async def test_two_instances_of_one_app_are_counted_apart(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    """Two Slack workspaces share the catalogue name; their instance labels and ids differ."""
+    ledger, state, _, _ = parts
+    finance = target("AppInstance", "0oaFinance01", "Slack Finance Workspace", "Slack")
+    sales = target("AppInstance", "0oaSales0001", "Slack Sales Workspace", "Slack")
+    eng = target("UserGroup", "00gEng000001", "Engineering", "Engineering")
+    body = orjson.dumps(envelope(hook_event("a", finance, eng), hook_event("b", sales, eng)))
+    await ledger.record(parse_hook_body(body).events, "event_hook")
+    assert state.series(catalogue.FAILURES.name) == {
+        ("Slack Finance Workspace", "Engineering", "Ada Admin"): 1.0,
+        ("Slack Sales Workspace", "Engineering", "Ada Admin"): 1.0,
+    }
+    assert failing(state) == {
+        ("Slack Finance Workspace", "Engineering"): 1.0,
+        ("Slack Sales Workspace", "Engineering"): 1.0,
+    }
+    assert set(state.series(mapping.STATE_SERIES)) == {
+        ("0oaFinance01", "00gEng000001"),
+        ("0oaSales0001", "00gEng000001"),
+    }
+
+
+async def test_okta_unknown_placeholders_fall_back_to_real_values(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    """Okta's `unknown`, any case, on the actor, the group and the app is no value."""
+    ledger, state, _, _ = parts
+    app = target("AppInstance", "0oa1", "UNKNOWN", "Slack")
+    group = target("UserGroup", "00g1", "unknown", "Unknown")
+    # The public Panther actor: {"id":"unknown","alternateId":"admin","displayName":"unknown"}
+    actor = target("User", "unknown", "admin", "unknown")
+    body = orjson.dumps(envelope(hook_event("a", app, group, actor=actor)))
+    await ledger.record(parse_hook_body(body).events, "event_hook")
+    assert state.series(catalogue.FAILURES.name) == {("Slack", "00g1", "admin"): 1.0}
+    assert set(state.series(mapping.STATE_SERIES)) == {("0oa1", "00g1")}
+
+
+async def test_a_card_without_ids_is_kept_by_its_label_text(
+    parts: tuple[Ledger, MetricState, CollectorRegistry, MemoryStore],
+) -> None:
+    ledger, state, _, _ = parts
+    card = {
+        "Event ID": "card-1",
+        "Okta Application": {"Alternate ID": "Box Legal", "Display Name": "Box"},
+        "Group": {"Display Name": "Legal"},
+    }
+    event = parse_workflows_card(card)
+    assert isinstance(event, Event)
+    await ledger.record([event], "workflows")
+    assert set(state.series(mapping.STATE_SERIES)) == {("label:Box Legal", "label:Legal")}
+    assert failing(state) == {("Box Legal", "Legal"): 1.0}

@@ -7,8 +7,15 @@ import urllib.parse
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
 
-from exporter.oktalinks import OktaLinks, admin_origin
+from exporter.classify import Kind
+from exporter.events import parse_log_event
+from exporter.exposition import Exposition, negotiate
+from exporter.ledger import plan
+from exporter.oktalinks import InfoLinks, OktaLinks, admin_origin
+from exporter.state import MetricState
+from tests.builders import failure_event
 
 ACME = OktaLinks("https://acme-admin.okta.com")
 
@@ -121,3 +128,29 @@ def test_ids_and_names_stay_inside_their_part_of_the_url(
 @given(app_id=ANY_TEXT, group_id=ANY_TEXT, since=st.floats(0, 4e9))
 def test_links_are_deterministic(app_id: str, group_id: str, since: float) -> None:
     assert ACME.mapping(app_id, group_id, "x", since) == ACME.mapping(app_id, group_id, "x", since)
+
+
+def test_info_links_are_built_from_ids_and_use_the_app_name_once_the_api_gave_it() -> None:
+    """The info series' admin_url and system_log_url: the app list until the reconciler
+    read the app's `name`, then the app's own page; nothing without an org URL or an id."""
+    info = InfoLinks(OktaLinks.for_org("https://acme.okta.com"))
+    admin, system_log = info("0oa1", "00g1")
+    assert admin == "https://acme-admin.okta.com/admin/apps/active"
+    assert system_log.startswith("https://acme-admin.okta.com/report/system_log_2?search=")
+    assert "0oa1" in system_log and "00g1" in system_log
+    info.follow(lambda: {"0oa1": "slack"})
+    assert info("0oa1", "00g1")[0] == "https://acme-admin.okta.com/admin/app/slack/instance/0oa1/"
+    assert info("", "00g1") == ("", "")
+    assert InfoLinks(None)("0oa1", "00g1") == ("", "")
+
+
+def test_the_exposed_info_series_carries_the_links() -> None:
+    """Through the exposition: one info series per mapping, with its two links."""
+    state = MetricState()
+    event = failure_event("Slack", "Eng", app_id="0oa1", group_id="00g1")
+    state.apply(plan(parse_log_event(event), Kind.TERMINAL_FAILURE, 0.0))  # type: ignore[arg-type]
+    links = InfoLinks(OktaLinks.for_org("https://acme.okta.com"))
+    body = Exposition(state, CollectorRegistry(), links=links).render(negotiate("")).decode()
+    (line,) = [row for row in body.splitlines() if row.startswith("okta_group_push_mapping_info")]
+    assert 'admin_url="https://acme-admin.okta.com/admin/apps/active"' in line
+    assert 'application_id="0oa1"' in line and 'system_log_url="https://acme-admin' in line

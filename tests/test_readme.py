@@ -76,5 +76,5 @@ def test_try_it_locally_commands_work_as_written(tmp_path: Path) -> None:
     assert lines[0] == '{"verification": "hello"}204'
     failures = [line for line in lines if line.startswith("okta_group_push_failures_total")]
     assert len(failures) == 2
-    assert any('application="AWS IAM Identity Center",group="Engineering"' in f for f in failures)
-    assert any('application="Slack",group="Finance"' in f for f in failures)
+    assert any('application="AWS Production",group="Engineering"' in f for f in failures)
+    assert any('application="Slack Finance Workspace",group="Finance"' in f for f in failures)

@@ -12,7 +12,7 @@ from exporter.recent import BUCKET, DAY, HOUR, Recent, Seen
 from exporter.state import Update
 
 T0 = 1_795_000_000.0
-KEY = ("Slack", "Eng")
+KEY = ("0oaSLACK", "00gENG")  # mapping-level keys are the Okta ids (exporter/mapping.py)
 FAILED = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 PUSHED = "application.provision.group_push.pushed"
 

@@ -81,11 +81,17 @@ def statuses(rig: ReconcileRig) -> dict[tuple[str, str], str]:
 
 
 def events_say(
-    state: MetricState, application: str, group: str, failing: bool, published: float = NOW - 600
+    state: MetricState,
+    ids: tuple[str, str],
+    names: tuple[str, str],
+    failing: bool,
+    published: float = NOW - 600,
 ) -> None:
-    """The event-derived state of a mapping, as the ledger leaves it after an event."""
-    newest = (mapping.STATE_SERIES, (application, group), mapping.encode(published, failing))
-    state.apply(Update(uuid="-", kind=Kind.SUCCESS, maxima=(newest,)))
+    """The event-derived state of a mapping (by its Okta ids), as the ledger leaves it
+    after an event that named it `names`."""
+    newest = (mapping.STATE_SERIES, ids, mapping.encode(published, failing))
+    named = (mapping.NAMES_SERIES, (*ids, *names), published)
+    state.apply(Update(uuid="-", kind=Kind.SUCCESS, maxima=(named, newest)))
 
 
 # --- reading every mapping ------------------------------------------------------------------
@@ -437,11 +443,20 @@ async def test_disagreements_with_the_events_are_counted_and_logged_once_each(
     healed = e.add_mapping(app, groups["Healed"])
     e.add_mapping(app, groups["Agree"], status="ERROR")
     state = MetricState()
-    events_say(state, "Slack", "Fine", failing=False)  # the failure event was missed
-    events_say(state, "Slack", "Healed", failing=True)  # the success event was missed
-    events_say(state, "Slack", "Agree", failing=True)
-    events_say(state, "Slack", "Deleted", failing=True)  # no such mapping (any more)
-    events_say(state, "Zoom", "Other", failing=True)  # an app the API does not list: no opinion
+
+    def said(
+        group: str, failing: bool, published: float = NOW - 600, app_name: str = "Slack"
+    ) -> None:
+        ids = (app, groups.get(group, "00g" + group))
+        events_say(state, ids, (app_name, group), failing, published)
+
+    said("Fine", failing=False)  # the failure event was missed
+    # The success event was missed. The events name the app otherwise than the API (an
+    # older label): the ids join them all the same, one disagreement, not two.
+    said("Healed", failing=True, app_name="Slack (old label)")
+    said("Agree", failing=True)
+    said("Deleted", failing=True)  # no such mapping (any more)
+    events_say(state, ("0oaZoom", "00gOther"), ("Zoom", "Other"), failing=True)  # not listed
     rig = org.rig(state=state)
     caplog.set_level(logging.INFO, logger="exporter.okta.reconciler")
 
@@ -464,10 +479,10 @@ async def test_disagreements_with_the_events_are_counted_and_logged_once_each(
     assert by_group["Deleted"]["okta_status"] == "no such mapping"
 
     # The disagreement ends (the events catch up), then comes back: counted again.
-    events_say(state, "Slack", "Healed", failing=False)
+    said("Healed", failing=False, published=NOW - 300)
     await rig.reconciler.step()
     e.update_mapping(healed, status="INACTIVE", last_push=None)
-    events_say(state, "Slack", "Healed", failing=True, published=NOW)  # a later failure
+    said("Healed", failing=True, published=NOW)  # a later failure
     await rig.reconciler.step()
     await rig.reconciler.step()
     assert rig.sample(DISAGREEMENTS, {"kind": "api_inactive_events_failing"}) == 1
@@ -507,9 +522,8 @@ async def test_serve_reconciles_when_configured_and_stops_cleanly(
     interval: float,
 ) -> None:
     emulator = Emulator(clock=time.time)
-    emulator.add_mapping(
-        emulator.add_app("Slack"), emulator.add_group("Engineering"), status="ERROR"
-    )
+    slack, engineering = emulator.add_app("Slack"), emulator.add_group("Engineering")
+    emulator.add_mapping(slack, engineering, status="ERROR")
     url = str((await aiohttp_server(emulator.app())).make_url("")).rstrip("/")
     config = Config(
         storage_path=tmp_path, hook_secrets=(SECRET,), okta_org_url=url,
@@ -524,6 +538,13 @@ async def test_serve_reconciles_when_configured_and_stops_cleanly(
         await wait_for(lambda: registry.get_sample_value(STATUS, labels) == 1, "a reading")
         body = await (await client.get("/metrics")).text()
         assert 'okta_group_push_mapping_status{application="Slack"' in body
+        # A mapping only the API knows is in mapping_info too, with its Okta ids.
+        info = (
+            f'okta_group_push_mapping_info{{admin_url="",application="Slack",'
+            f'application_id="{slack}",group="Engineering",group_id="{engineering}",'
+            f'system_log_url=""}} 1.0'
+        )
+        assert info in body
     else:  # off: no reader, no metrics, not a request
         await wait_for(lambda: bool(emulator.requests), "the poller's first request")
         assert registry.get_sample_value(DISAGREEMENTS, {"kind": "api_error_no_events"}) is None

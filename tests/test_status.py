@@ -23,7 +23,7 @@ from exporter.reconcile import MappingState
 from exporter.status import CSP, STYLE, StatusRow, render, worst_first
 from exporter.statusdata import collect
 from exporter.store.memory import MemoryStore
-from tests.builders import envelope, failure_event
+from tests.builders import envelope, failure_event, okta_id
 from tests.conftest import NOW, SECRET, Client, ReconcileRig, auth
 from tests.okta_emulator import Emulator
 
@@ -168,7 +168,10 @@ async def test_a_posted_failure_shows_with_links_and_an_org_url_alone(
     assert "<dd>2 last hour, 2 last day</dd>" in page
     assert "Invalid credentials &lt;b&gt;" in page
     assert 'href="https://acme-admin.okta.com/admin/apps/active"' in page
-    assert "system_log_2?search=target.id+eq+%220oa1%22+and+target.id+eq+%2200g1%22" in page
+    app_id, group_id = okta_id("0oa", EVIL), okta_id("00g", "Fin'ance")
+    assert (
+        f"system_log_2?search=target.id+eq+%22{app_id}%22+and+target.id+eq+%22{group_id}%22" in page
+    )
     # Nothing asks Okta: no poller and no reconciler metrics exist.
     metrics = await (await client.get("/metrics")).text()
     assert "okta_group_push_exporter_poll_requests_total" not in metrics
@@ -190,11 +193,14 @@ async def test_a_later_success_takes_the_mapping_off_the_page(
 
 async def test_api_only_failures_show_okta_error_summary_and_the_app_page(tmp_path: Path) -> None:
     app = status_app(links_config(tmp_path))
-    slack = App("0oaSLACK", Entity("0oaSLACK", "AppInstance", "slack", "Slack"))
+    slack = App("0oaSLACK", Entity("0oaSLACK", "AppInstance", "Slack", ""), "slack")
 
     def pushed(status: str, summary: str) -> tuple[PushMapping, MappingState]:
         push = PushMapping("gpm1", slack, "00gFIN", "t1", status, summary, NOW - 900)
-        state = MappingState("gpm1", "Slack", "Finance", status, summary, "credentials", NOW - 900)
+        state = MappingState(
+            "gpm1", "0oaSLACK", "00gFIN", "Slack", "Finance", status, summary, "credentials",
+            NOW - 900,
+        )  # fmt: skip
         return push, state
 
     sources = app[STATUS]

@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporter import catalogue
+from exporter import catalogue, mapping
 from exporter.background import StoreUpkeep
 from exporter.classify import Kind
+from exporter.config import Config
+from exporter.events import Entity, Event
+from exporter.exposition import Exposition, negotiate
 from exporter.health import Health
+from exporter.ledger import Ledger, limits
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Update, Values
 from exporter.store.base import Store, StoreError
@@ -24,7 +28,7 @@ from exporter.store.sqlite import SqliteStore
 from tests.services import Redis, start_redis
 
 FAILURES = catalogue.FAILURES.name
-LAST = catalogue.LAST_FAILURE.name
+LAST = mapping.LAST_FAILURE_SERIES
 counter = itertools.count()
 
 
@@ -430,3 +434,109 @@ async def test_an_existing_state_file_and_directory_are_made_private_on_open(
         assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     finally:
         await again.close()
+
+
+# --- mapping state by Okta ids, through each store ---------------------------------------
+
+
+def push_event(uuid: str, published: float, app: str, group: str, *, failed: bool) -> Event:
+    """A failure (or success) of the mapping 0oa1 -> 00g1, named `app` and `group`."""
+    return Event(
+        uuid=uuid,
+        event_type=(
+            "application.provision.group_push.mapping.update.or.delete.failed.with.error"
+            if failed
+            else "application.provision.group_push.pushed"
+        ),
+        published=published,
+        outcome="FAILURE" if failed else "SUCCESS",
+        reason="",
+        message="",
+        actor=Entity("00u1", "User", "ada@example.com", "Ada"),
+        application=Entity("0oa1", "AppInstance", app, "Slack"),
+        group=Entity("00g1", "UserGroup", "", group),
+    )
+
+
+async def opened(store: Store) -> tuple[Ledger, MetricState, Exposition]:
+    """A ledger over `store` as serve wires it, with the values the store holds."""
+    state = MetricState(limits(Config()))
+    state.merge(await store.open())
+    metrics = SelfMetrics(CollectorRegistry())
+    ledger = Ledger(store, state, metrics, Health(metrics), lambda: 1000.0)
+    await ledger.prepare()
+    return ledger, state, Exposition(state, CollectorRegistry())
+
+
+def failing_lines(exposition: Exposition) -> list[str]:
+    body = exposition.render(negotiate("")).decode()
+    return [line for line in body.splitlines() if line.startswith("okta_group_push_mapping_")]
+
+
+async def test_a_renamed_mapping_keeps_one_failing_series_across_reopening(
+    make: StoreFactory,
+) -> None:
+    """Kept by ids in the store: after a restart, a rename of the app instance and the
+    group moves the one "failing now" series to the new names; a success clears it."""
+    store = make()
+    ledger, _, _ = await opened(store)
+    await ledger.record([push_event("f1", 100.0, "Slack Finance", "Eng", failed=True)], "hook")
+    await store.close()
+
+    store = make()
+    try:
+        ledger, _, exposition = await opened(store)
+        await ledger.record([push_event("f2", 200.0, "Slack Treasury", "Engineering",
+                                        failed=True)], "hook")  # fmt: skip
+        assert failing_lines(exposition) == [
+            'okta_group_push_mapping_failing{application="Slack Treasury",group="Engineering"} 1.0',
+            'okta_group_push_mapping_info{admin_url="",application="Slack Treasury",'
+            'application_id="0oa1",group="Engineering",group_id="00g1",system_log_url=""} 1.0',
+        ]
+        await ledger.record([push_event("s1", 300.0, "Slack Treasury", "Engineering",
+                                        failed=False)], "poller")  # fmt: skip
+        lines = failing_lines(exposition)
+        assert (
+            'okta_group_push_mapping_failing{application="Slack Treasury",group="Engineering"} 0.0'
+            in lines
+        )
+        assert len([line for line in lines if "mapping_failing" in line]) == 1
+        stored = await store.values()
+        assert set(stored[mapping.STATE_SERIES]) == {("0oa1", "00g1")}
+        assert mapping.decode(stored[mapping.STATE_SERIES][("0oa1", "00g1")]) == (300.0, False)
+    finally:
+        await store.close()
+
+
+async def test_label_text_mapping_state_of_older_versions_is_dropped_not_a_crash(
+    make: StoreFactory,
+) -> None:
+    """State stored before the ids keyed it cannot be joined to an id: an upgrade drops it
+    (README, "Upgrading"), keeps the counters, and serves."""
+    store = make()
+    await store.open()
+    legacy = Update(
+        uuid="old",
+        kind=Kind.TERMINAL_FAILURE,
+        increments=((FAILURES, ("Slack", "Eng", "Ada")),),
+        maxima=(
+            (catalogue.LAST_FAILURE.name, ("Slack", "Eng"), 100.0),
+            ("mapping_state", ("Slack", "Eng"), mapping.encode(100.0, True)),
+        ),
+    )
+    await store.commit([legacy], 1.0)
+    await store.close()
+
+    store = make()
+    try:
+        ledger, state, exposition = await opened(store)
+        stored = await store.values()
+        assert {name for name, series in stored.items() if series} == {FAILURES}
+        assert stored[FAILURES] == {("Slack", "Eng", "Ada"): 1.0}
+        assert {name for name, series in state.values().items() if series} == {FAILURES}
+        assert failing_lines(exposition) == []
+        await ledger.prepare()  # again: nothing left to drop
+        await ledger.record([push_event("new", 200.0, "Slack", "Eng", failed=True)], "hook")
+        assert len(failing_lines(exposition)) == 2
+    finally:
+        await store.close()

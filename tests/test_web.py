@@ -133,8 +133,10 @@ async def test_governance_metrics_are_exposed_from_the_start(client: Client) -> 
     assert {s.labels["label"]: s.value for s in overflow.samples} == {
         "actor": 0.0,
         "application": 0.0,
+        "application_id": 0.0,  # the ids mapping state is kept by: capped like the names
         "event_type": 0.0,
         "group": 0.0,
+        "group_id": 0.0,
         "__series__": 0.0,
     }
     (series,) = families["okta_group_push_exporter_series"].samples

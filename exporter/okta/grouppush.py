@@ -44,6 +44,7 @@ class App:
 
     id: str
     entity: Entity  # as a System Log AppInstance target: label, name, id
+    name: str = ""  # the app definition's key (`name`): the Admin Console's URLs use it
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,14 @@ def parse_apps(items: Iterable[object]) -> list[App]:
         app_id = _text(item.get("id"))
         if not app_id or not isinstance(features, list) or GROUP_PUSH_FEATURE not in features:
             continue
-        label, name = _text(item.get("label")), _text(item.get("name"))
-        apps.append(App(app_id, Entity(app_id, "AppInstance", name, label)))
+        # Okta's management OpenAPI (Application): `label` is the "User-defined display
+        # name for app", `name` the "Unique key for app definition", `id` the "Unique ID
+        # for the app instance". The label is the instance label that the System Log writes
+        # as the AppInstance's alternateId ("AWS Production" in the public Panther fixture,
+        # whose displayName is the catalogue app's name): inferred from those samples, not
+        # stated by Okta. The API gives no catalogue name, so no display name here.
+        label = _text(item.get("label"))
+        apps.append(App(app_id, Entity(app_id, "AppInstance", label, ""), _text(item.get("name"))))
     return apps
 
 

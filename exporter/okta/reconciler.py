@@ -62,7 +62,15 @@ from exporter.okta.lease import LEASE_TTL, Lease, process_id
 from exporter.okta.metrics import ReconcileMetrics, RetryMetrics
 from exporter.okta.ratelimit import FailureStreak, RateBudget
 from exporter.okta.retry import Retries
-from exporter.reconcile import Disagreement, MappingState, Tracker, describe, disagreements, series
+from exporter.reconcile import (
+    Disagreement,
+    MappingState,
+    Tracker,
+    describe,
+    disagreements,
+    keys,
+    series,
+)
 from exporter.state import MetricState
 from exporter.store.base import Store, StoreError
 
@@ -193,9 +201,10 @@ class Reconciler:
             return self._streak.failed(f"{type(exc).__name__}:{exc.status}", str(exc), level, exc)
         now = self._clock()
         duration = now - started
-        self.metrics.succeeded(now, duration, series(states))
+        shown = self._shown(states)
+        self.metrics.succeeded(now, duration, series(states, shown))
         self._streak.recovered()
-        self._compare(states)
+        self._compare(states, shown)
         counts = {status.lower(): sum(s.status == status for s in states) for status in STATUSES}
         log.info(
             "group push mappings read",
@@ -283,9 +292,15 @@ class Reconciler:
 
     # --- what the events say ----------------------------------------------------------------
 
-    def _compare(self, states: list[MappingState]) -> None:
+    def _shown(self, states: list[MappingState]) -> dict[mapping.Pair, mapping.Pair]:
+        """The names each mapping is shown under, by Okta ids: the newest event's, else
+        the API's, as every mapping family (exporter/mapping.py `shown_names`)."""
+        api = {keys(state): (state.application, state.group) for state in states}
+        return mapping.shown_names(self._state.series(mapping.NAMES_SERIES), api)
+
+    def _compare(self, states: list[MappingState], shown: dict[mapping.Pair, mapping.Pair]) -> None:
         """Count and log the disagreements with the events that lasted two readings."""
-        found = disagreements(states, self._state.series(mapping.STATE_SERIES))
+        found = disagreements(states, self._state.series(mapping.STATE_SERIES), shown)
         for item in self._tracker.update(found):
             self.metrics.disagreement(item.kind)
             log.warning("group push mapping: Okta's API and the events disagree",
@@ -346,7 +361,13 @@ def _fields(item: Disagreement, states: list[MappingState]) -> dict[str, object]
     }
     if item.key[0] == "mapping":
         fields["mapping_id"] = item.key[1]
-        summary = next((s.error_summary for s in states if s.id == item.key[1]), "")
-        if item.api_status == ERROR and summary:
-            fields["error_summary"] = summary
+        state = next((s for s in states if s.id == item.key[1]), None)
+        if state is not None:
+            fields["application_id"] = mapping.okta_id(state.application_key)
+            fields["group_id"] = mapping.okta_id(state.group_key)
+            if item.api_status == ERROR and state.error_summary:
+                fields["error_summary"] = state.error_summary
+    else:  # ("ids", app key, group key): events only
+        fields["application_id"] = mapping.okta_id(item.key[1])
+        fields["group_id"] = mapping.okta_id(item.key[2])
     return fields

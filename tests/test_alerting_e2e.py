@@ -7,9 +7,8 @@ Each receiver gets a webhook, which carries the alerts as JSON, and the chat rec
 the bundled Slack configuration with its `api_url` pointed at the same server: what arrives
 there is the Slack message as Alertmanager rendered it from the bundled templates.
 
-The exporter does not export `okta_group_push_mapping_info` yet (issue 17's link module adds
-it): until it does, the same server stands in for it as a second target of the exporter's
-scrape job, serving the info series of the mapping that fails.
+The exporter runs with `--okta.org-url` and no credentials: it polls nothing, and its own
+`okta_group_push_mapping_info` series carries the links to Okta that the alerts join.
 """
 
 from __future__ import annotations
@@ -49,28 +48,24 @@ JOB = "okta-group-push-exporter"
 EVALUATION_INTERVAL = 1.0  # seconds: start_prometheus scrapes and evaluates every second
 
 
-# The Okta ids of the failure the tests post (tests/builders.failure_event) and the links
-# the exporter's info series carries for its mapping.
+# The Okta ids of the failure the tests post, and the links the exporter's info series
+# derives for its mapping from --okta.org-url (exporter/oktalinks.py). With no reconciler
+# the app's `name` is unknown, so the Admin Console link is the application list; the
+# System Log search names both ids.
+ORG_URL = "https://example.okta.com"
 APP_ID = "0oa1"
 GROUP_ID = "00g1"
-ADMIN_URL = f"https://example-admin.okta.com/admin/app/slack/instance/{APP_ID}/#tab-group-push"
+ADMIN_URL = "https://example-admin.okta.com/admin/apps/active"
 SYSTEM_LOG_URL = (
     "https://example-admin.okta.com/report/system_log_2?search="
     f"target.id+eq+%22{APP_ID}%22+and+target.id+eq+%22{GROUP_ID}%22"
-)
-INFO = (
-    "# TYPE okta_group_push_mapping_info gauge\n"
-    f'okta_group_push_mapping_info{{application="Slack",group="Engineering",'
-    f'application_id="{APP_ID}",group_id="{GROUP_ID}",admin_url="{ADMIN_URL}",'
-    f'system_log_url="{SYSTEM_LOG_URL}"}} 1\n'
 )
 
 
 class Webhook:
     """A loopback server for Alertmanager's receivers: it keeps every notification.
 
-    Webhook notifications arrive at /<receiver>, Slack messages at /slack/<receiver>. GET
-    /metrics serves the mapping info series (see the module docstring).
+    Webhook notifications arrive at /<receiver>, Slack messages at /slack/<receiver>.
     """
 
     def __init__(self) -> None:
@@ -85,14 +80,6 @@ class Webhook:
                     webhook._posts.append((self.path, json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
-
-            def do_GET(self) -> None:
-                body = INFO.encode()
-                self.send_response(200 if self.path == "/metrics" else 404)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -169,10 +156,10 @@ def stack(
     exporter = None
     prometheus = None
     try:
-        exporter = start_exporter(workdir)
+        exporter = start_exporter(workdir, f"--okta.org-url={ORG_URL}")
         prometheus = start_prometheus(
             workdir,
-            [f"127.0.0.1:{exporter.port}", webhook.address],
+            [f"127.0.0.1:{exporter.port}"],
             rule_files=[ROOT / RULES],
             alertmanagers=[f"127.0.0.1:{alertmanager.port}"],
         )
@@ -215,7 +202,9 @@ def test_one_terminal_failure_notifies_naming_its_application_and_group(
     assert webhook.notifications() == []
 
     published = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    event = failure_event("Slack", "Engineering", "Admin A", published=published)
+    event = failure_event(
+        "Slack", "Engineering", "Admin A", published=published, app_id=APP_ID, group_id=GROUP_ID
+    )
     # The downstream app's error text, which the exporter classifies as `credentials`.
     event["outcome"] = {"result": "FAILURE", "reason": "Authentication failed: invalid API token"}
     delivery = envelope(event)
@@ -261,7 +250,7 @@ def test_one_terminal_failure_notifies_naming_its_application_and_group(
     since = datetime.fromisoformat(alert["startsAt"]).astimezone(UTC)
     assert f"*Since:* {since:%Y-%m-%d %H:%M:%S} UTC\n" in text, text
     assert f"<{ADMIN_URL}|Okta Admin Console: Push Groups>" in text, text
-    assert APP_ID in ADMIN_URL
+    assert APP_ID in SYSTEM_LOG_URL  # the link that names the app's Okta id
     assert f"<{SYSTEM_LOG_URL}|Okta System Log>" in text, text
     assert "docs/runbooks.md#oktagrouppushterminalfailure|Runbook>" in text, text
 

@@ -10,31 +10,13 @@ silent prefix match. Types outside the table are ignored.
 
 from __future__ import annotations
 
-import enum
 from typing import Final, NamedTuple
 
 from exporter.events import Event
+from exporter.records import Kind
 
-
-class Kind(enum.Enum):
-    """What an event means for the exporter."""
-
-    TERMINAL_FAILURE = "terminal"  # Okta will not retry: an admin must act
-    RETRIED_FAILURE = "retried"  # Okta retries by itself; a success may follow
-    SUCCESS = "success"
-    MAPPING_ENDED = "ended"  # the mapping was removed or deactivated: nothing is failing now
-    USERS_IGNORED = "users_ignored"  # Okta skipped some users while pushing the group
-    HOOK_DELIVERY_FAILED = "hook_delivery_failed"  # Okta could not deliver to an event hook
-    IGNORED = "ignored"
-
-    @property
-    def is_failure(self) -> bool:
-        return self in (Kind.TERMINAL_FAILURE, Kind.RETRIED_FAILURE)
-
-    @property
-    def clears_failing(self) -> bool:
-        """Whether the event ends its mapping's "failing now" (a success or the mapping's end)."""
-        return self in (Kind.SUCCESS, Kind.MAPPING_ENDED)
+# Moved to exporter.records (issue 16); re-exported for existing importers.
+__all__ = ["Kind"]
 
 
 class Row(NamedTuple):

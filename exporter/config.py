@@ -871,7 +871,7 @@ def _check_okta(values: dict[str, Any], environ: Mapping[str, str], problems: li
 
     key_file = values.get("okta_private_key_file")
     if key_file is not None:
-        from exporter.okta.auth import load_private_key  # noqa: PLC0415 - only with OAuth
+        from exporter.privatekey import load_private_key  # noqa: PLC0415 - only with OAuth
 
         try:
             pem = Path(key_file).read_bytes()

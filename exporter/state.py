@@ -15,39 +15,18 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from exporter.classify import Kind
 from exporter.labels import OTHER
+from exporter.records import Kind, Labels, Series, Update, Values
 
-Labels = tuple[str, ...]
-Values = dict[str, dict[Labels, float]]
-Series = tuple[str, Labels]  # (metric name, label values)
+# Moved to exporter.records (issue 16); re-exported for existing importers.
+__all__ = ["Kind", "Labels", "Series", "Update", "Values"]
+
 # The overflow counter's label for label sets folded by the series cap. Double underscores
 # are reserved in Prometheus label names, so no real label can be called that.
 SERIES_CAP: str = "__series__"
 _NEVER = float("-inf")
 # Distinct update shapes the journal holds, at most, before it folds them into the values.
 _JOURNAL = 4096
-
-
-# A frozen msgspec Struct, like the Event it comes from: one per event, built cheaply.
-class Update(msgspec.Struct, frozen=True):
-    """What one distinct event does to the state, applied only if its uuid is new."""
-
-    uuid: str
-    kind: Kind
-    increments: tuple[tuple[str, Labels], ...] = ()  # (metric name, label values) += 1
-    maxima: tuple[tuple[str, Labels, float], ...] = ()  # gauge = max(gauge, value)
-    overflow: tuple[str, ...] = ()  # labels whose value a cap replaced with __other__
-    reserved: tuple[Series, ...] = ()  # new series held in the state until released
-    # Every series the update writes, as one tuple that events with the same labels share
-    # (the ledger's planner keeps it): updates that share the tuple write the same series,
-    # so the state tallies them together (see apply_all).
-    written: tuple[Series, ...] = ()
-    # Orders the updates that share `written`: of two, the one with the larger rank has
-    # every maximum at least as large (the planner's is the event time, which each of its
-    # maxima grows with). The state then keeps one update per tally instead of comparing
-    # every maximum of every event. None: no such order, so the update applies at once.
-    rank: float | None = None
 
 
 class _Tally:

@@ -25,7 +25,6 @@ from typing import Final, Protocol
 import aiohttp
 import jwt
 import orjson
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm
 from yarl import URL
@@ -33,6 +32,7 @@ from yarl import URL
 from exporter.config import Config
 from exporter.okta.errors import ApiError, OktaError, RateLimited, TransientError
 from exporter.okta.ratelimit import RateLimit
+from exporter.privatekey import CURVES, PrivateKey, load_private_key
 
 SCOPE: Final = "okta.logs.read"  # the System Log poller's; the reconciler asks for its own
 TOKEN_PATH: Final = "/oauth2/v1/token"  # noqa: S105 - a path, not a secret
@@ -41,34 +41,12 @@ ASSERTION_LIFETIME: Final = 300  # Okta accepts up to an hour; a short one is sa
 EXPIRY_MARGIN: Final = 60.0  # renew a token this long before Okta says it expires
 AUTH_STATUS: Final = "auth_error"  # the poll_requests_total status when no token could be had
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-_CURVES: Final = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
-
-
-def load_private_key(pem: bytes) -> PrivateKey:
-    """An unencrypted PEM private key, RSA or EC (P-256/384/521); ValueError says why not."""
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except TypeError:
-        raise ValueError("the key is encrypted; give an unencrypted PEM key") from None
-    except ValueError:
-        raise ValueError("not a PEM private key") from None
-    except Exception as exc:  # cryptography's unsupported-algorithm error and kin
-        raise ValueError(f"cannot read the key: {exc}") from None
-    if isinstance(key, rsa.RSAPrivateKey):
-        if key.key_size < 2048:
-            raise ValueError(f"RSA keys must have at least 2048 bits, this one has {key.key_size}")
-        return key
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in _CURVES:
-        return key
-    raise ValueError("Okta accepts RSA or EC (P-256, P-384, P-521) keys only")
-
 
 def signing_algorithm(key: PrivateKey) -> str:
     """The JWS algorithm Okta expects for the key: RS256, or ES256/384/512 by curve."""
     if isinstance(key, rsa.RSAPrivateKey):
         return "RS256"
-    return _CURVES[key.curve.name]
+    return CURVES[key.curve.name]
 
 
 def _b64(data: bytes) -> str:

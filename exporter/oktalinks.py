@@ -41,9 +41,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-# Okta's own org domains, as exporter/config.py on main knows them (one list once merged).
-OKTA_DOMAINS: Final = ("okta.com", "oktapreview.com", "okta-emea.com")
-ADMIN_SUFFIX: Final = "-admin"
+from exporter.config import ADMIN_SUFFIX, OKTA_DOMAINS  # one list of Okta's own domains
+
 APPS_LIST_PATH: Final = "/admin/apps/active"
 SYSTEM_LOG_PATH: Final = "/report/system_log_2"
 

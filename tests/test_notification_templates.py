@@ -180,6 +180,13 @@ def test_email_html_escapes_names_and_links_each_url(tmp_path: Path) -> None:
     assert f'<a href="{RUNBOOK}">Runbook</a>' in html
 
 
+def test_slack_text_escapes_ampersands_and_angle_brackets_in_names(tmp_path: Path) -> None:
+    """Slack reads &, < and > as markup: a group named "R&D <core>" must not open a link."""
+    text = render(tmp_path, "slack.text", failure_alert("R&D <core>"))
+    assert "*Group:* R&amp;D &lt;core&gt;" in text
+    assert "<core>" not in text
+
+
 def test_the_example_loads_the_templates_and_uses_only_templates_they_define() -> None:
     config: dict[str, Any] = yaml.safe_load((ROOT / ALERTMANAGER).read_text())
     assert config["templates"] == [TEMPLATES]

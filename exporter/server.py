@@ -162,30 +162,37 @@ class ConnectionGuard:
         return len(self._connections)
 
 
-class GuardedSite(web.TCPSite):
-    """A TCPSite whose connections pass through a ConnectionGuard."""
+class GuardedListener:
+    """One listening socket whose connections pass through a ConnectionGuard.
+
+    Public API only: aiohttp's protocol factory (`runner.server`) wrapped by the guard and
+    bound with asyncio's `loop.create_server`. aiohttp's own TCPSite binds the unguarded
+    factory, and a subclass that binds another would have to set its private attributes,
+    which any aiohttp release may rename. `stop` stops accepting; the runner's `cleanup`
+    then shuts the open connections down gracefully, as it does for its own sites.
+    """
 
     def __init__(self, runner: web.BaseRunner, address: ListenAddress, guard: ConnectionGuard,
                  ssl_context: ssl.SSLContext | None) -> None:  # fmt: skip
-        super().__init__(
-            runner, address.host, address.port, ssl_context=ssl_context, backlog=BACKLOG
-        )
+        self._app_runner = runner
+        self._address = address
+        self._tls = ssl_context
         self.guard = guard
+        self.port = address.port  # the bound port once started (a 0 asks for any)
+        self._listening: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        # BaseSite.start registers the site; TCPSite.start would bind the unguarded factory.
-        await web.BaseSite.start(self)
-        server = self._runner.server
+        server = self._app_runner.server
         if server is None:
-            raise RuntimeError("call runner.setup() before starting a site")
+            raise RuntimeError("call runner.setup() before starting a listener")
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self.guard.wrap(server), self._host, self._port,
-            ssl=self._ssl_context, backlog=self._backlog, reuse_address=True,
+        self._listening = await loop.create_server(
+            self.guard.wrap(server), self._address.host, self._address.port,
+            ssl=self._tls, backlog=BACKLOG, reuse_address=True,
         )  # fmt: skip
-        sockets = self._server.sockets
-        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+        sockets = self._listening.sockets
+        self.port = sockets[0].getsockname()[1] if sockets else self._address.port
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def _sweep(self) -> None:
@@ -194,11 +201,17 @@ class GuardedSite(web.TCPSite):
             self.guard.sweep()
 
     async def stop(self) -> None:
+        """Stop accepting and sweeping; open connections are the runner's to close."""
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        await super().stop()
+            self._sweeper = None
+        if self._listening is not None:
+            # Not wait_closed(): from Python 3.12 it waits for every connection to close,
+            # which the runner's cleanup does next.
+            self._listening.close()
+            self._listening = None
 
 
 def guards_middleware(guards: list[ConnectionGuard]) -> Middleware:
@@ -250,8 +263,12 @@ async def serve(
     runner = make_runner(config, app)
     await runner.setup()
     listeners = [config.listen] + ([config.okta_listen] if config.okta_listen else [])
-    for address, guard in zip(listeners, guards, strict=True):
-        await GuardedSite(runner, address, guard, ssl_context).start()
+    sites = [
+        GuardedListener(runner, address, guard, ssl_context)
+        for address, guard in zip(listeners, guards, strict=True)
+    ]
+    for site in sites:
+        await site.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -262,6 +279,8 @@ async def serve(
         await stopping.wait()
         log.info("shutting down", extra={"fields": {"timeout_s": config.shutdown_timeout}})
     finally:
+        for site in sites:
+            await site.stop()
         await runner.cleanup()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)

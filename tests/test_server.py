@@ -72,9 +72,15 @@ async def listeners(tmp_path: Path) -> AsyncIterator[tuple[int, int]]:
     app = make_app(config, MemoryStore(3600), clock=lambda: NOW, access=access)
     runner = server.make_runner(config, app)
     await runner.setup()
-    for address, guard in zip((config.listen, okta), guards, strict=True):
-        await server.GuardedSite(runner, address, guard, None).start()
+    sites = [
+        server.GuardedListener(runner, address, guard, None)
+        for address, guard in zip((config.listen, okta), guards, strict=True)
+    ]
+    for site in sites:
+        await site.start()
     yield web_port, okta_port
+    for site in sites:
+        await site.stop()
     await runner.cleanup()
 
 
@@ -141,3 +147,18 @@ async def test_a_request_whose_body_was_read_keeps_its_connection(
             async with session.post(url, data=body, headers=headers) as response:
                 assert response.status == 204
                 assert response.headers.get("Connection", "").lower() != "close"
+
+
+def test_the_listeners_use_no_private_attribute_of_aiohttp() -> None:
+    """Listening rests on aiohttp's public API only, so an upgrade cannot break it: no
+    exporter module reads or sets the private attributes of aiohttp's sites or runners."""
+    private = ("._runner", "._server", "._host", "._port", "._ssl_context", "._backlog",
+               "_reg_site", "web_runner import _")  # fmt: skip
+    root = Path(server.__file__).parent
+    found = [
+        f"{path.relative_to(root)}: {name}"
+        for path in root.rglob("*.py")
+        for name in private
+        if name in path.read_text()
+    ]
+    assert found == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter import catalogue, mapping
+from exporter import backfill, catalogue, mapping
 from exporter.app import make_app
 from exporter.backfill import (
     Importer,
@@ -324,3 +325,19 @@ async def test_a_running_serve_shows_what_a_replay_adds_to_its_sqlite_file(
         assert asyncio.get_running_loop().time() < deadline, "serve never saw the replay"
         await asyncio.sleep(0.05)
     assert 'okta_group_push_mapping_failing{application="Slack",group="Eng"}' in body
+
+
+def test_without_tqdm_backfill_and_replay_run_without_a_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tqdm is the optional `progress` extra: without it the bar is a silent stand-in that
+    still counts, and only the explicit bar factory asks for the extra."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    with backfill.terminal_bar(10, "replay x") as progress:
+        progress.update(3)
+        progress.set_postfix_str("3 events")
+        progress.refresh()
+    assert isinstance(progress, backfill.NoBar)
+    assert progress.n == 3
+    with pytest.raises(RuntimeError, match="progress"):
+        bar_to(io.StringIO())

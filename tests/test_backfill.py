@@ -16,11 +16,10 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter import backfill, catalogue, mapping
+from exporter import catalogue, mapping, progress
 from exporter.app import make_app
 from exporter.backfill import (
     Importer,
-    bar_to,
     format_table,
     replay_command,
     run_backfill,
@@ -35,6 +34,7 @@ from exporter.ledger import HASH_KEY_META, Ledger
 from exporter.okta.auth import SswsAuth
 from exporter.okta.client import OktaClient
 from exporter.okta.errors import ApiError, TransientError
+from exporter.progress import bar_to
 from exporter.selfmetrics import SelfMetrics
 from exporter.state import MetricState, Values
 from exporter.store.memory import MemoryStore
@@ -333,11 +333,11 @@ def test_without_tqdm_backfill_and_replay_run_without_a_bar(
     """tqdm is the optional `progress` extra: without it the bar is a silent stand-in that
     still counts, and only the explicit bar factory asks for the extra."""
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
-    with backfill.terminal_bar(10, "replay x") as progress:
-        progress.update(3)
-        progress.set_postfix_str("3 events")
-        progress.refresh()
-    assert isinstance(progress, backfill.NoBar)
-    assert progress.n == 3
+    with progress.terminal_bar(10, "replay x") as bar:
+        bar.update(3)
+        bar.set_postfix_str("3 events")
+        bar.refresh()
+    assert isinstance(bar, progress.NoBar)
+    assert bar.n == 3
     with pytest.raises(RuntimeError, match="progress"):
         bar_to(io.StringIO())

@@ -4,7 +4,7 @@ Series: okta_group_push_failures_total{application, group, actor}, 50 applicatio
 10 groups x 200 actors by default, each with a count. Baselines, on the same series:
 prometheus_client `generate_latest` of a Counter with labelled children (the usual way,
 `_created` series disabled as the exporter disables them), and of a custom collector
-over the same MetricState (exporter.exposition.StateCollector). Ours: the Exposition the
+over the same MetricState (exporter.metrics.exposition.StateCollector). Ours: the Exposition the
 exporter serves, a cold scrape (every line rendered) and warm scrapes (lines cached,
 the state changed a little in between, as between two real scrapes). "Longest step" is
 the longest time between two points where the /metrics handler gives the event loop
@@ -27,10 +27,10 @@ from prometheus_client.exposition import generate_latest
 
 from bench.common import machine
 from exporter import catalogue
-from exporter.classify import Kind
-from exporter.exposition import Exposition, Format, StateCollector, negotiate
-from exporter.state import MetricState, Update, Values
-from exporter.web import GZIP_LEVEL, GZIP_WBITS
+from exporter.counting.state import MetricState, Update, Values
+from exporter.ingest.classify import Kind
+from exporter.metrics.exposition import Exposition, Format, StateCollector, negotiate
+from exporter.web.pages import GZIP_LEVEL, GZIP_WBITS
 
 FAILURES = catalogue.FAILURES
 

@@ -39,8 +39,10 @@ def serve(mode: str, argv: Sequence[str]) -> int:
     """Run `okta-group-push-exporter serve` with the parts `mode` leaves out."""
     import orjson  # noqa: PLC0415 - only the served process needs these
 
-    from exporter import cli, hooks, ledger  # noqa: PLC0415
-    from exporter.events import Batch, Event  # noqa: PLC0415
+    from exporter import cli  # noqa: PLC0415
+    from exporter.counting import ledger  # noqa: PLC0415
+    from exporter.ingest.events import Batch, Event  # noqa: PLC0415
+    from exporter.web import hooks  # noqa: PLC0415
 
     async def answer_at_once(self: ledger.Ledger, events: Sequence[Event], source: str) -> object:
         return ledger.Recorded(counted=len(events), duplicates=0, ignored=0)

@@ -20,15 +20,14 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from bench.common import failure_event, machine
-from exporter.config import Config
-from exporter.events import parse_hook_body
-from exporter.exposition import Exposition
-from exporter.health import Health
-from exporter.labels import LabelPolicy
-from exporter.ledger import Ledger, limits
-from exporter.recent import Recent
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState
+from exporter.config import Config, label_policy
+from exporter.counting.ledger import Ledger, limits
+from exporter.counting.recent import Recent
+from exporter.counting.state import MetricState
+from exporter.ingest.events import parse_hook_body
+from exporter.metrics.exposition import Exposition
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.store.memory import MemoryStore
 
 
@@ -60,7 +59,7 @@ def ours(payloads: list[bytes]) -> float:
         metrics,
         Health(metrics),
         time.time,
-        policy=LabelPolicy.from_config(config),
+        policy=label_policy(config),
         recent=Recent(),  # as in the app: the /status page's record
     )
 

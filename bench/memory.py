@@ -64,11 +64,11 @@ def measure_ours(count: int) -> float:
     from prometheus_client import CollectorRegistry  # noqa: PLC0415
 
     from exporter import catalogue  # noqa: PLC0415
-    from exporter.classify import Kind  # noqa: PLC0415
     from exporter.config import Config  # noqa: PLC0415
-    from exporter.exposition import Exposition, negotiate  # noqa: PLC0415
-    from exporter.ledger import limits  # noqa: PLC0415
-    from exporter.state import MetricState, Update  # noqa: PLC0415
+    from exporter.counting.ledger import limits  # noqa: PLC0415
+    from exporter.counting.state import MetricState, Update  # noqa: PLC0415
+    from exporter.ingest.classify import Kind  # noqa: PLC0415
+    from exporter.metrics.exposition import Exposition, negotiate  # noqa: PLC0415
 
     name = catalogue.FAILURES.name
     values = label_values(count)

@@ -19,16 +19,15 @@ from prometheus_client import CollectorRegistry
 
 from bench.common import machine
 from bench.ingest import bodies
-from exporter.classify import classify
-from exporter.config import Config
-from exporter.events import Event, parse_hook_body
-from exporter.exposition import Exposition
-from exporter.health import Health
-from exporter.labels import LabelPolicy
-from exporter.ledger import Ledger, Planner, limits
-from exporter.recent import Recent
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState, Update
+from exporter.config import Config, label_policy
+from exporter.counting.ledger import Ledger, Planner, limits
+from exporter.counting.recent import Recent
+from exporter.counting.state import MetricState, Update
+from exporter.ingest.classify import classify
+from exporter.ingest.events import Event, parse_hook_body
+from exporter.metrics.exposition import Exposition
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.store.memory import MemoryStore
 
 
@@ -44,7 +43,7 @@ def record(batches: list[list[Event]], recent: Recent | None) -> float:
         metrics,
         Health(metrics),
         time.time,
-        policy=LabelPolicy.from_config(config),
+        policy=label_policy(config),
         recent=recent,
     )
 
@@ -72,7 +71,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     batches = [list(parse_hook_body(body).events) for body in bodies(args.events, args.batch)]
-    planner = Planner(LabelPolicy.from_config(Config()))
+    planner = Planner(label_policy(Config()))
     planned = [
         (events, [planner(e, classify(e.event_type, e.outcome), 0.0) for e in events])
         for events in batches

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from aiohttp.test_utils import TestServer
 
 from bench.common import machine
+from exporter.counting.state import MetricState
 from exporter.okta.auth import SswsAuth
 from exporter.okta.client import OktaClient
 from exporter.okta.metrics import ReconcileMetrics, RetryMetrics
 from exporter.okta.reconciler import Reconciler, ReconcileSettings
-from exporter.state import MetricState
 from exporter.store.memory import MemoryStore
 from tests.okta_emulator import Emulator
 

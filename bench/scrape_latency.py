@@ -30,8 +30,8 @@ import orjson
 
 from bench.common import SECRET, UniqueBodies, exporter, machine
 from exporter import catalogue
-from exporter.classify import Kind
-from exporter.state import Update
+from exporter.counting.state import Update
+from exporter.ingest.classify import Kind
 from exporter.store.sqlite import SqliteStore
 
 PROMETHEUS_ACCEPT = (

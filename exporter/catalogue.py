@@ -96,7 +96,7 @@ USERS_IGNORED: Final = MetricSpec(
 )
 
 EVENT_METRICS: Final = (FAILURES, FAILURES_BY_KIND, FAILURE_REASONS, USERS_IGNORED)
-# Exposed from mapping-level state kept by Okta ids in another form (exporter/mapping.py).
+# Exposed from mapping-level state kept by Okta ids in another form (exporter/counting/mapping.py).
 DERIVED_METRICS: Final = (LAST_FAILURE, MAPPING_FAILING, MAPPING_INFO)
 
 # --- the exporter's own health -----------------------------------------------------------

@@ -17,18 +17,28 @@ from pathlib import Path
 
 import orjson
 
-from exporter import __version__, logs, server, webconfig
-from exporter.access import Access
-from exporter.app import make_app
-from exporter.backfill import backfill_command, replay_command
-from exporter.basicauth import BasicAuth
-from exporter.config import Config, ConfigError, ListenAddress, add_flags, build, parse_since
-from exporter.events import Entity
-from exporter.hooksecret import META_KEY
-from exporter.labels import LabelPolicy
-from exporter.ledger import load_hash_key
+from exporter import __version__, logs
+from exporter.config import (
+    Config,
+    ConfigError,
+    ListenAddress,
+    add_flags,
+    build,
+    parse_since,
+    webfile,
+)
+from exporter.counting.ledger import load_hash_key
+from exporter.ingest.events import Entity
+from exporter.ingest.labels import LabelPolicy
+from exporter.okta.backfill import backfill_command, replay_command
 from exporter.store import make_store
 from exporter.store.base import Store, StoreError, encode_series
+from exporter.store.hooksecret import META_KEY
+from exporter.web import server
+from exporter.web.access import Access
+from exporter.web.app import make_app
+from exporter.web.basicauth import BasicAuth
+from exporter.web.tls import ServerTls
 
 log = logging.getLogger("exporter")
 
@@ -152,7 +162,7 @@ def load_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config 
 def serve(config: Config) -> int:
     logs.setup(config.log_level, config.log_format)
     try:
-        tls = webconfig.ServerTls(config.web.tls) if config.web.tls else None
+        tls = ServerTls(config.web.tls) if config.web.tls else None
     except (OSError, ssl.SSLError) as exc:
         print(f"okta-group-push-exporter: --web.config.file: TLS: {exc}", file=sys.stderr)
         return 1
@@ -169,13 +179,13 @@ def serve(config: Config) -> int:
         if config.web_config_file is None:
             return
         try:
-            fresh = webconfig.load(config.web_config_file)
+            fresh = webfile.load(config.web_config_file)
             if tls is not None and fresh.tls is not None:
                 previous = tls.tls.client_auth
                 tls.reload(fresh.tls)
                 if fresh.tls.client_auth != previous:
                     log.warning("changing client_auth_type takes a restart; the rest was reloaded")
-        except (webconfig.WebConfigError, OSError, ssl.SSLError) as exc:
+        except (webfile.WebConfigError, OSError, ssl.SSLError) as exc:
             log.error("web config not reloaded, keeping the previous one",
                       extra={"fields": {"error": str(exc)}})  # fmt: skip
             return

@@ -1,7 +1,7 @@
-"""Shared record types: what store/, counting/ and metrics/ all import (issue 16).
+"""Shared record types: what store/, counting/ and metrics/ all import.
 
-Moved unchanged from state.py (Labels, Values, Series, Update) and classify.py (Kind);
-those modules re-export them.
+`Update` is what one event does to the values and `apply` is how: every store that keeps
+values itself (memory) and the metric state (counting/state.py) agree on it here.
 """
 
 from __future__ import annotations
@@ -55,3 +55,15 @@ class Update(msgspec.Struct, frozen=True):
     # maxima grows with). The state then keeps one update per tally instead of comparing
     # every maximum of every event. None: no such order, so the update applies at once.
     rank: float | None = None
+
+
+def apply(values: Values, update: Update) -> None:
+    """Add one to each incremented series and raise each maximum (a new series starts there)."""
+    for name, labels in update.increments:
+        series = values.setdefault(name, {})
+        series[labels] = series.get(labels, 0.0) + 1.0
+    for name, labels, value in update.maxima:
+        series = values.setdefault(name, {})
+        current = series.get(labels)
+        if current is None or value > current:
+            series[labels] = value

@@ -18,22 +18,22 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from prometheus_client import CollectorRegistry
 
-from exporter.app import make_app
-from exporter.appkeys import STATE
 from exporter.config import Config
-from exporter.exposition import StateCollector
-from exporter.health import Health
-from exporter.ledger import Ledger
+from exporter.counting.ledger import Ledger
+from exporter.counting.state import MetricState
+from exporter.metrics.exposition import StateCollector
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.okta.auth import Auth, SswsAuth
 from exporter.okta.client import OktaClient
 from exporter.okta.metrics import PollMetrics, ReconcileMetrics, RetryMetrics
 from exporter.okta.poller import Poller, PollSettings
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import Reconciler, ReconcileSettings
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState
 from exporter.store.base import Store
 from exporter.store.memory import MemoryStore
+from exporter.web.app import make_app
+from exporter.web.appkeys import STATE
 from tests.okta_emulator import Emulator
 
 PAYLOADS = Path(__file__).parent / "payloads"

@@ -56,7 +56,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from yarl import URL
 
-from exporter.events import parse_timestamp
+from exporter.ingest.events import parse_timestamp
 from tests.builders import okta_id
 
 PAYLOADS: Final = Path(__file__).parent / "payloads"

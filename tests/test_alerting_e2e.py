@@ -49,7 +49,7 @@ EVALUATION_INTERVAL = 1.0  # seconds: start_prometheus scrapes and evaluates eve
 
 
 # The Okta ids of the failure the tests post, and the links the exporter's info series
-# derives for its mapping from --okta.org-url (exporter/oktalinks.py). With no reconciler
+# derives for its mapping from --okta.org-url (exporter/okta/links.py). With no reconciler
 # the app's `name` is unknown, so the Admin Console link is the application list; the
 # System Log search names both ids.
 ORG_URL = "https://example.okta.com"

@@ -16,29 +16,31 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter import catalogue, mapping, progress
-from exporter.app import make_app
-from exporter.backfill import (
+from exporter import catalogue
+from exporter.cli import main, parser
+from exporter.config import Config
+from exporter.counting import mapping
+from exporter.counting.ledger import HASH_KEY_META, Ledger
+from exporter.counting.state import MetricState, Values
+from exporter.ingest.events import Batch, parse_log_events
+from exporter.ingest.exports import parse_export
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
+from exporter.okta import progress
+from exporter.okta.auth import SswsAuth
+from exporter.okta.backfill import (
     Importer,
     format_table,
     replay_command,
     run_backfill,
     run_replay,
 )
-from exporter.cli import main, parser
-from exporter.config import Config
-from exporter.events import Batch, parse_log_events
-from exporter.exports import parse_export
-from exporter.health import Health
-from exporter.ledger import HASH_KEY_META, Ledger
-from exporter.okta.auth import SswsAuth
 from exporter.okta.client import OktaClient
 from exporter.okta.errors import ApiError, TransientError
-from exporter.progress import bar_to
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState, Values
+from exporter.okta.progress import bar_to
 from exporter.store.memory import MemoryStore
 from exporter.store.sqlite import SqliteStore
+from exporter.web.app import make_app
 from tests.builders import okta_id
 from tests.conftest import NOW, Client, FakeTime, RigFactory
 from tests.okta_emulator import Emulator, ThreadedOrg, log_event

@@ -6,8 +6,8 @@ from prometheus_client import CollectorRegistry
 
 from exporter import catalogue
 from exporter.catalogue import MetricType
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.okta.metrics import ReconcileMetrics
-from exporter.selfmetrics import SelfMetrics
 
 PINNED = {
     "okta_group_push_failures_total": ("counter", ("application", "group", "actor")),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.classify import CATALOGUE, Kind, classify, failure_only_types, subscribed_types
-from exporter.reasons import classify_reason
+from exporter.ingest.classify import CATALOGUE, Kind, classify, failure_only_types, subscribed_types
+from exporter.ingest.reasons import classify_reason
 from tests.conftest import payload
 
 CATALOG = [e["id"] for e in payload("okta-event-types_group-push-subset.json")["eventTypes"]]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from exporter.cli import main
-from exporter.labels import actor_hash
-from exporter.ledger import load_hash_key
+from exporter.counting.ledger import load_hash_key
+from exporter.ingest.labels import actor_hash
 from exporter.store.sqlite import SqliteStore
 from tests.services import http_get, post_json, start_exporter
 

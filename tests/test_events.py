@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter import events
-from exporter.events import (
+from exporter.ingest import events
+from exporter.ingest.events import (
     MAX_DEPTH,
     Batch,
     Entity,
@@ -379,7 +379,7 @@ def test_okta_timestamp_shortcut_agrees_with_the_general_pattern(
 
 
 def test_repeated_actor_and_target_texts_are_decoded_once_and_kept_bounded() -> None:
-    from exporter.events import _Texts  # noqa: PLC0415 - the memo behind the fast path
+    from exporter.ingest.events import _Texts  # noqa: PLC0415 - the memo behind the fast path
 
     decoded: list[bytes] = []
 

@@ -6,10 +6,10 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
 from exporter import catalogue
-from exporter.classify import Kind
-from exporter.exemplars import MAX_UUID, Exemplar, Exemplars
-from exporter.exposition import Exposition, StateCollector, negotiate
-from exporter.state import MetricState, Update
+from exporter.counting.exemplars import MAX_UUID, Exemplar, Exemplars
+from exporter.counting.state import MetricState, Update
+from exporter.ingest.classify import Kind
+from exporter.metrics.exposition import Exposition, StateCollector, negotiate
 
 FAILURES = catalogue.FAILURES.name
 LAST = catalogue.LAST_FAILURE.name

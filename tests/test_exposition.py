@@ -9,9 +9,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import catalogue, mapping
-from exporter.classify import Kind
-from exporter.exposition import (
+from exporter import catalogue
+from exporter.counting import mapping
+from exporter.counting.state import MetricState, Update
+from exporter.ingest.classify import Kind
+from exporter.ingest.labels import clean
+from exporter.metrics.exposition import (
     SLICE_LINES,
     Exposition,
     GovernanceCollector,
@@ -19,8 +22,6 @@ from exporter.exposition import (
     negotiate,
     sample_name,
 )
-from exporter.labels import clean
-from exporter.state import MetricState, Update
 from tests.builders import okta_id
 
 FAILURES = catalogue.FAILURES.name

@@ -15,10 +15,11 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter import events, hooks
-from exporter.app import make_app
 from exporter.config import Config
+from exporter.ingest import events
 from exporter.store.memory import MemoryStore
+from exporter.web import hooks
+from exporter.web.app import make_app
 from tests.conftest import NOW, ROTATED, SECRET, Client, auth, payload, wait_for
 
 FAILURES = "okta_group_push_failures_total"
@@ -242,7 +243,7 @@ async def test_one_log_line_per_delivery_without_the_secret(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = payload("synthetic_group-push-hook-delivery.json")
-    with caplog.at_level(logging.INFO, logger="exporter.hooks"):
+    with caplog.at_level(logging.INFO, logger="exporter.web.hooks"):
         await client.post(HOOK, json=body, headers=auth())
         await client.post(HOOK, json=body, headers=auth("bad-" + SECRET))
     lines = [r for r in caplog.records if r.getMessage() == "delivery"]
@@ -296,7 +297,7 @@ async def test_a_card_without_event_details_is_warned_about_once_per_process(
     monkeypatch.setattr(hooks, "_warned", set())  # a fresh process
     with_details = payload("synthetic_workflows-card_with-details.json")
     without = payload("synthetic_workflows-card_snake-case-no-details.json")
-    with caplog.at_level(logging.WARNING, logger="exporter.hooks"):
+    with caplog.at_level(logging.WARNING, logger="exporter.web.hooks"):
         assert (await client.post(WORKFLOWS, json=with_details, headers=auth())).status == 204
         assert not [r for r in caplog.records if "Event Details" in r.getMessage()]
         for _ in range(3):

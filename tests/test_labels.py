@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.config import add_flags, build
-from exporter.events import Entity, Event, parse_log_event
-from exporter.exposition import escape_value
-from exporter.labels import HASH_LENGTH, OTHER, Filter, LabelPolicy, actor_hash, clean
+from exporter.config import add_flags, build, label_policy
+from exporter.ingest.events import Entity, Event, parse_log_event
+from exporter.ingest.labels import HASH_LENGTH, OTHER, Filter, LabelPolicy, actor_hash, clean
+from exporter.metrics.exposition import escape_value
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 KEY = b"k" * 32
@@ -50,7 +50,7 @@ def event(
 def configured(*argv: str) -> LabelPolicy:
     parser = argparse.ArgumentParser()
     add_flags(parser)
-    return LabelPolicy.from_config(build(parser.parse_args(list(argv)), {}))
+    return label_policy(build(parser.parse_args(list(argv)), {}))
 
 
 def test_defaults_are_the_instance_label_and_display_names() -> None:

@@ -16,16 +16,17 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import catalogue, mapping
-from exporter.classify import Kind
+from exporter import catalogue
 from exporter.config import Config
-from exporter.events import LATEST_TIME, Entity, Event, parse_hook_body, parse_workflows_card
-from exporter.exposition import Exposition, GovernanceCollector, mapping_families, negotiate
-from exporter.health import Health
-from exporter.labels import HASH_LENGTH, Filter, LabelPolicy
-from exporter.ledger import CLEARS_FAILING, Ledger, Planner, clears_failing, limits, plan
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState, Update
+from exporter.counting import mapping
+from exporter.counting.ledger import CLEARS_FAILING, Ledger, Planner, clears_failing, limits, plan
+from exporter.counting.state import MetricState, Update
+from exporter.ingest.classify import Kind
+from exporter.ingest.events import LATEST_TIME, Entity, Event, parse_hook_body, parse_workflows_card
+from exporter.ingest.labels import HASH_LENGTH, Filter, LabelPolicy
+from exporter.metrics.exposition import Exposition, GovernanceCollector, mapping_families, negotiate
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.sqlite import SqliteStore
@@ -279,7 +280,7 @@ async def test_overflow_is_counted_per_event_and_logged_once_per_label(
     ledger, state, registry = governed(max_values=3)
     overflow = "okta_group_push_exporter_label_overflow_total"
     assert registry.get_sample_value(overflow, {"label": "actor"}) == 0  # there before any
-    with caplog.at_level(logging.WARNING, logger="exporter.ledger"):
+    with caplog.at_level(logging.WARNING, logger="exporter.counting.ledger"):
         await ledger.record([by(str(i), actor=f"actor {i}") for i in range(6)], "event_hook")
         await ledger.record([by("6", actor="actor 6"), by("6", actor="actor 6")], "event_hook")
     assert registry.get_sample_value(overflow, {"label": "actor"}) == 5  # the duplicate: not

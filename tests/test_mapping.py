@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exporter import catalogue, mapping
-from exporter.events import Entity
-from exporter.state import Labels, Values
+from exporter import catalogue
+from exporter.counting import mapping
+from exporter.counting.state import Labels, Values
+from exporter.ingest.events import Entity
 
 NAMES = mapping.NAMES_SERIES
 STATE = mapping.STATE_SERIES
@@ -45,7 +46,7 @@ def test_the_newest_names_win_by_published_time_whatever_the_order() -> None:
 
 @dataclass(frozen=True)
 class Read:
-    """What the reconciler read of a mapping (the fields exporter/reconcile.py's has)."""
+    """What the reconciler read of a mapping (the fields okta/disagreements.py reads)."""
 
     application: str
     group: str

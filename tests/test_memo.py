@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exporter.memo import Memo
+from exporter.ingest.memo import Memo
 
 
 def test_a_memo_answers_what_it_was_given() -> None:

@@ -9,11 +9,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from exporter.config.privatekey import load_private_key
 from exporter.okta.auth import OAuthAuth, htu, token_hash
 from exporter.okta.client import OktaClient
 from exporter.okta.errors import ApiError
 from exporter.okta.query import polling_url
-from exporter.privatekey import load_private_key
 from tests.conftest import NOW, FakeTime, pem
 from tests.okta_emulator import Emulator, log_event
 

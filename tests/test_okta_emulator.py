@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from exporter.classify import Kind, classify
+from exporter.ingest.classify import Kind, classify
 from exporter.okta.auth import OAuthAuth
 from exporter.okta.errors import ApiError
 from exporter.okta.query import bounded_url, iso, log_filter, polling_url

@@ -9,12 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from exporter.classify import Kind
-from exporter.events import parse_log_event
-from exporter.exposition import Exposition, negotiate
-from exporter.ledger import plan
-from exporter.oktalinks import InfoLinks, OktaLinks, admin_origin
-from exporter.state import MetricState
+from exporter.counting.ledger import plan
+from exporter.counting.state import MetricState
+from exporter.ingest.classify import Kind
+from exporter.ingest.events import parse_log_event
+from exporter.metrics.exposition import Exposition, negotiate
+from exporter.okta.links import InfoLinks, OktaLinks, admin_origin
 from tests.builders import failure_event
 
 ACME = OktaLinks("https://acme-admin.okta.com")

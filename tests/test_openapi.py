@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter.app import make_app
 from exporter.config import Config
 from exporter.store.memory import MemoryStore
+from exporter.web.app import make_app
 from tests.services import require_binary, start_exporter
 
 SPEC = Path(__file__).parent.parent / "openapi.yaml"

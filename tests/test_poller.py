@@ -21,19 +21,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.app import make_app
-from exporter.appkeys import REGISTRY
 from exporter.config import Config
+from exporter.counting.state import Update
 from exporter.okta.auth import SswsAuth
 from exporter.okta.lease import gone, process_id
 from exporter.okta.poller import CURSOR_KEY, LEASE_NAME, Cursor
 from exporter.okta.query import iso
 from exporter.okta.retry import ATTEMPTS
-from exporter.state import Update
 from exporter.store.base import StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
 from exporter.store.sqlite import SqliteStore
+from exporter.web.app import make_app
+from exporter.web.appkeys import REGISTRY
 from tests.conftest import NOW, SECRET, FakeTime, Rig, RigFactory, auth, wait_for
 from tests.okta_emulator import RESET, Emulator, ThreadedOrg, hook_delivery_event, log_event
 from tests.services import Redis, Service, http_get, start_exporter, start_redis, wait_until

@@ -13,8 +13,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import catalogue
-from exporter.classify import Kind
-from exporter.events import (
+from exporter.counting.ledger import Ledger
+from exporter.counting.state import MetricState, Update
+from exporter.ingest.classify import Kind
+from exporter.ingest.events import (
     Event,
     PayloadError,
     Skipped,
@@ -23,12 +25,10 @@ from exporter.events import (
     parse_log_event,
     parse_workflows_payload,
 )
-from exporter.exposition import StateCollector
-from exporter.health import Health
-from exporter.labels import clean
-from exporter.ledger import Ledger
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState, Update
+from exporter.ingest.labels import clean
+from exporter.metrics.exposition import StateCollector
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.store.memory import MemoryStore
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.reference import render
+from exporter.metrics.reference import render
 from tests.services import start_exporter
 
 README = Path(__file__).parent.parent / "README.md"
@@ -20,7 +20,7 @@ PAYLOADS = Path(__file__).parent / "payloads"
 
 def test_configuration_and_metrics_references_match_the_code() -> None:
     text = README.read_text(encoding="utf-8")
-    assert render(text) == text, "run `python -m exporter.reference` to regenerate"
+    assert render(text) == text, "run `python -m exporter.metrics.reference` to regenerate"
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter import reasons
-from exporter.reasons import REASONS, classify_reason, classify_text
+from exporter.ingest import reasons
+from exporter.ingest.reasons import REASONS, classify_reason, classify_text
 
 FAILED = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 

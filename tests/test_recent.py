@@ -5,14 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.classify import Kind, classify
-from exporter.events import Entity, Event
-from exporter.ledger import plan
-from exporter.recent import BUCKET, DAY, HOUR, Recent, Seen
-from exporter.state import Update
+from exporter.counting.ledger import plan
+from exporter.counting.recent import BUCKET, DAY, HOUR, Recent, Seen
+from exporter.counting.state import Update
+from exporter.ingest.classify import Kind, classify
+from exporter.ingest.events import Entity, Event
 
 T0 = 1_795_000_000.0
-KEY = ("0oaSLACK", "00gENG")  # mapping-level keys are the Okta ids (exporter/mapping.py)
+KEY = ("0oaSLACK", "00gENG")  # mapping-level keys are the Okta ids (exporter/counting/mapping.py)
 FAILED = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
 PUSHED = "application.provision.group_push.pushed"
 

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from exporter import mapping
-from exporter.events import Entity
-from exporter.labels import Filter, LabelPolicy
-from exporter.okta.grouppush import App, PushMapping
-from exporter.reconcile import (
+from exporter.counting import mapping
+from exporter.counting.state import Labels
+from exporter.ingest.events import Entity
+from exporter.ingest.labels import Filter, LabelPolicy
+from exporter.okta.disagreements import (
     API_ACTIVE_EVENTS_FAILING,
     API_ERROR_EVENTS_OK,
     API_ERROR_NO_EVENTS,
@@ -22,7 +22,7 @@ from exporter.reconcile import (
     disagreements,
     series,
 )
-from exporter.state import Labels
+from exporter.okta.grouppush import App, PushMapping
 
 NOW = 1_795_000_000.0
 # As parse_apps reads it: the app's `label` is the instance label, the events' alternateId.

@@ -20,17 +20,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from exporter import mapping
-from exporter.app import make_app
-from exporter.appkeys import REGISTRY
-from exporter.classify import Kind
 from exporter.config import Config
+from exporter.counting import mapping
+from exporter.counting.state import MetricState, Update
+from exporter.ingest.classify import Kind
 from exporter.okta.auth import OAuthAuth, SswsAuth
 from exporter.okta.ratelimit import RateBudget
 from exporter.okta.reconciler import LEASE_NAME, SCOPES
 from exporter.okta.retry import ATTEMPTS
-from exporter.state import MetricState, Update
 from exporter.store.memory import MemoryStore
+from exporter.web.app import make_app
+from exporter.web.appkeys import REGISTRY
 from tests.conftest import NOW, SECRET, Client, FakeTime, ReconcileRig, RigFactory, wait_for
 from tests.okta_emulator import RESET, Emulator
 

@@ -12,12 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from exporter import server
-from exporter.access import Access
-from exporter.app import make_app
-from exporter.basicauth import BasicAuth
 from exporter.config import Config, ListenAddress
 from exporter.store.memory import MemoryStore
+from exporter.web import server
+from exporter.web.access import Access
+from exporter.web.app import make_app
+from exporter.web.basicauth import BasicAuth
 from tests.conftest import NOW, SECRET
 from tests.services import free_port
 

@@ -9,15 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from exporter import catalogue, mapping, reasons
-from exporter.classify import Kind
+from exporter import catalogue
 from exporter.config import MIN_SERIES, Config
-from exporter.events import Entity, Event
-from exporter.health import Health
-from exporter.labels import GOVERNED, OTHER, LabelPolicy
-from exporter.ledger import Ledger, limits, stored_series
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
+from exporter.counting import mapping
+from exporter.counting.ledger import Ledger, limits, stored_series
+from exporter.counting.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
+from exporter.ingest import reasons
+from exporter.ingest.classify import Kind
+from exporter.ingest.events import Entity, Event
+from exporter.ingest.labels import GOVERNED, OTHER, LabelPolicy
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.store.memory import MemoryStore
 
 FAILURES = catalogue.FAILURES.name

@@ -13,8 +13,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from exporter.classify import Kind
-from exporter.state import Labels, MetricState, Series, Update
+from exporter.counting.state import Labels, MetricState, Series, Update
+from exporter.ingest.classify import Kind
 
 NAMES = ("counter", "gauge")
 LABELS = (("a",), ("b",), ("c",))

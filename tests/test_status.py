@@ -12,17 +12,17 @@ import bcrypt
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter.access import Access
-from exporter.app import make_app
-from exporter.appkeys import STATUS
-from exporter.basicauth import BasicAuth
 from exporter.config import Config
-from exporter.events import Entity
+from exporter.ingest.events import Entity
+from exporter.okta.disagreements import MappingState
 from exporter.okta.grouppush import ACTIVE, ERROR, App, PushMapping
-from exporter.reconcile import MappingState
-from exporter.status import CSP, STYLE, StatusRow, render, worst_first
-from exporter.statusdata import collect
 from exporter.store.memory import MemoryStore
+from exporter.web.access import Access
+from exporter.web.app import make_app
+from exporter.web.appkeys import STATUS
+from exporter.web.basicauth import BasicAuth
+from exporter.web.status import CSP, STYLE, StatusRow, render, worst_first
+from exporter.web.statusrows import collect
 from tests.builders import envelope, failure_event, okta_id
 from tests.conftest import NOW, SECRET, Client, ReconcileRig, auth
 from tests.okta_emulator import Emulator

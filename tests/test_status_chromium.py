@@ -17,7 +17,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from exporter.status import CSP
+from exporter.web.status import CSP
 from tests.builders import envelope, failure_event
 from tests.services import Service, http_get, post_json, require_binary, start_exporter
 

@@ -11,20 +11,21 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporter import catalogue, mapping
-from exporter.background import StoreUpkeep
-from exporter.classify import Kind
+from exporter import catalogue
 from exporter.config import Config
-from exporter.events import Entity, Event
-from exporter.exposition import Exposition, negotiate
-from exporter.health import Health
-from exporter.ledger import Ledger, limits
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState, Update, Values
+from exporter.counting import mapping
+from exporter.counting.ledger import Ledger, limits
+from exporter.counting.state import MetricState, Update, Values
+from exporter.ingest.classify import Kind
+from exporter.ingest.events import Entity, Event
+from exporter.metrics.exposition import Exposition, negotiate
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
 from exporter.store.sqlite import SqliteStore
+from exporter.web.upkeep import StoreUpkeep
 from tests.services import Redis, start_redis
 
 FAILURES = catalogue.FAILURES.name

@@ -15,12 +15,12 @@ from aiohttp import web
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import web as web_module
-from exporter.access import Access
-from exporter.app import make_app
-from exporter.basicauth import BasicAuth
 from exporter.config import Config
 from exporter.store.memory import MemoryStore
+from exporter.web import pages as web_module
+from exporter.web.access import Access
+from exporter.web.app import make_app
+from exporter.web.basicauth import BasicAuth
 from tests.builders import envelope, failure_event
 from tests.conftest import NOW, ROTATED, SECRET, Client, auth
 from tests.services import require_binary

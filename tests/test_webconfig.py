@@ -12,8 +12,9 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from exporter.basicauth import BasicAuth, parse_header
-from exporter.webconfig import ServerTls, TlsConfig, WebConfig, WebConfigError, parse
+from exporter.config.webfile import TlsConfig, WebConfig, WebConfigError, parse
+from exporter.web.basicauth import BasicAuth, parse_header
+from exporter.web.tls import ServerTls
 from tests.certs import Authority
 from tests.conftest import wait_for
 

@@ -30,9 +30,9 @@ from jwt.algorithms import ECAlgorithm
 from yarl import URL
 
 from exporter.config import Config
+from exporter.config.privatekey import CURVES, PrivateKey, load_private_key
 from exporter.okta.errors import ApiError, OktaError, RateLimited, TransientError
 from exporter.okta.ratelimit import RateLimit
-from exporter.privatekey import CURVES, PrivateKey, load_private_key
 
 SCOPE: Final = "okta.logs.read"  # the System Log poller's; the reconciler asks for its own
 TOKEN_PATH: Final = "/oauth2/v1/token"  # noqa: S105 - a path, not a secret

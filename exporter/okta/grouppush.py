@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from exporter.events import Entity, parse_timestamp
+from exporter.ingest.events import Entity, parse_timestamp
 
 APPS_PATH: Final = "/api/v1/apps"
 GROUP_PUSH_FEATURE: Final = "GROUP_PUSH"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from exporter.classify import HOOK_DELIVERY_TYPE
+from exporter.ingest.classify import HOOK_DELIVERY_TYPE
 
 EVENT_HOOK_TARGET: Final = "EventHook"
 

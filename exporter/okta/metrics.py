@@ -19,9 +19,9 @@ from prometheus_client.registry import Collector
 
 from exporter import catalogue
 from exporter.catalogue import MetricSpec
-from exporter.exposition import family
+from exporter.metrics.exposition import family
+from exporter.okta.disagreements import KINDS, Series
 from exporter.okta.ratelimit import RateLimit
-from exporter.reconcile import KINDS, Series
 
 
 def _gauge(spec: MetricSpec, value: float) -> GaugeMetricFamily:

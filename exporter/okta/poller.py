@@ -35,8 +35,9 @@ from typing import Final
 import orjson
 
 from exporter.config import Config, PollSince
-from exporter.events import parse_log_events
-from exporter.ledger import Ledger
+from exporter.counting.ledger import Ledger
+from exporter.ingest.events import parse_log_events
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.okta import endpoints
 from exporter.okta.client import OktaClient, Page, make_client
 from exporter.okta.errors import ApiError, OktaError
@@ -46,7 +47,6 @@ from exporter.okta.metrics import PollMetrics, RetryMetrics
 from exporter.okta.query import PAGE_LIMIT, log_filter, polling_url, same_origin
 from exporter.okta.ratelimit import FailureStreak, RateBudget, pace
 from exporter.okta.retry import Retries
-from exporter.selfmetrics import SelfMetrics
 from exporter.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)

@@ -11,14 +11,14 @@ import urllib.parse
 from datetime import UTC, datetime
 from typing import Final
 
-from exporter.classify import FAILURE_OUTCOME, failure_only_types, subscribed_types
+from exporter.ingest.classify import FAILURE_OUTCOME, failure_only_types, subscribed_types
 
 LOGS_PATH: Final = "/api/v1/logs"
 PAGE_LIMIT: Final = 1000  # the most Okta gives per page
 
 
 def log_filter() -> str:
-    """The SCIM filter for exactly the event types the exporter classifies (exporter/classify.py).
+    """The SCIM filter for exactly the event types the exporter classifies (ingest/classify.py).
 
     The group and membership provisioning types also log successes (many of them), so
     they are asked for with `outcome.result eq "FAILURE"` only. `event_hook.delivery` is

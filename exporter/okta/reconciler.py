@@ -11,7 +11,7 @@ now and why. Every `--okta.mappings-interval` the reconciler:
 3. names each mapping's source group (`GET /api/v1/groups/{id}`, cached for hours: group
    names rarely change, and the cache keeps a restart of the cycle cheap);
 4. replaces the exported mapping series with what it read, so a mapping that is gone stops
-   being exported, and compares them with the event-derived state (exporter/reconcile.py).
+   being exported, and compares them with the event-derived state (okta/disagreements.py).
 
 Rate limits: the reconciler's requests count in other buckets than the poller's, but they
 come from the same token and org. Before each request it asks the org's shared
@@ -39,12 +39,22 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from exporter import mapping
-from exporter.config import Config
-from exporter.events import Entity
-from exporter.labels import DEFAULT_POLICY, LabelPolicy
+from exporter.config import Config, label_policy
+from exporter.counting import mapping
+from exporter.counting.state import MetricState
+from exporter.ingest.events import Entity
+from exporter.ingest.labels import DEFAULT_POLICY, LabelPolicy
 from exporter.okta import endpoints
 from exporter.okta.client import OktaClient, make_client
+from exporter.okta.disagreements import (
+    Disagreement,
+    MappingState,
+    Tracker,
+    describe,
+    disagreements,
+    keys,
+    series,
+)
 from exporter.okta.endpoints import endpoint_of
 from exporter.okta.errors import ApiError, OktaError, RateLimited
 from exporter.okta.grouppush import (
@@ -62,16 +72,6 @@ from exporter.okta.lease import LEASE_TTL, Lease, process_id
 from exporter.okta.metrics import ReconcileMetrics, RetryMetrics
 from exporter.okta.ratelimit import FailureStreak, RateBudget
 from exporter.okta.retry import Retries
-from exporter.reconcile import (
-    Disagreement,
-    MappingState,
-    Tracker,
-    describe,
-    disagreements,
-    keys,
-    series,
-)
-from exporter.state import MetricState
 from exporter.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class Reconciler:
             org_url=config.okta_org_url,
             interval=config.okta_mappings_interval,
             rate_share=config.okta_rate_limit_share,
-            labels=LabelPolicy.from_config(config),
+            labels=label_policy(config),
         )
         return cls(client, store, state, metrics, settings, clock=clock, retries=retries)
 
@@ -294,7 +294,7 @@ class Reconciler:
 
     def _shown(self, states: list[MappingState]) -> dict[mapping.Pair, mapping.Pair]:
         """The names each mapping is shown under, by Okta ids: the newest event's, else
-        the API's, as every mapping family (exporter/mapping.py `shown_names`)."""
+        the API's, as every mapping family (exporter/counting/mapping.py `shown_names`)."""
         api = {keys(state): (state.application, state.group) for state in states}
         return mapping.shown_names(self._state.series(mapping.NAMES_SERIES), api)
 

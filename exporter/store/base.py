@@ -8,7 +8,7 @@ from typing import Protocol
 
 import orjson
 
-from exporter.state import Labels, Update, Values
+from exporter.records import Labels, Update, Values
 
 
 class StoreError(Exception):

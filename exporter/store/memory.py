@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from exporter.state import Labels, MetricState, Update, Values
+from exporter.records import Labels, Update, Values, apply
 from exporter.store.base import Lease, Summary, count_series
 
 
@@ -20,12 +20,12 @@ class MemoryStore:
     def __init__(self, dedup_window: float) -> None:
         self._window = dedup_window
         self._seen: dict[str, float] = {}
-        self._state = MetricState()
+        self._values: Values = {}
         self._meta: dict[str, str] = {}
         self._leases: dict[str, Lease] = {}
 
     async def open(self) -> Values:
-        return self._state.values()
+        return self._copy()
 
     async def commit(self, updates: Sequence[Update], now: float) -> list[bool]:
         self._forget_before(now - self._window)
@@ -34,7 +34,7 @@ class MemoryStore:
         if seen.keys().isdisjoint(uuids) and len(set(uuids)) == len(uuids):
             # Every uuid new, none twice (nearly every delivery): set operations in C.
             seen.update(zip(uuids, itertools.repeat(now)))
-            self._state.apply_all(updates)
+            self._apply(updates)
             return [True] * len(uuids)
         applied: list[bool] = []
         new: list[Update] = []
@@ -44,11 +44,18 @@ class MemoryStore:
                 seen[update.uuid] = now
                 new.append(update)
             applied.append(is_new)
-        self._state.apply_all(new)
+        self._apply(new)
         return applied
 
+    def _apply(self, updates: Sequence[Update]) -> None:
+        for update in updates:
+            apply(self._values, update)
+
     async def values(self) -> Values:
-        return self._state.values()
+        return self._copy()
+
+    def _copy(self) -> Values:
+        return {name: dict(series) for name, series in self._values.items()}
 
     async def generation(self) -> int:
         return 0  # nobody else writes here
@@ -63,7 +70,14 @@ class MemoryStore:
         return True
 
     async def drop(self, series: Sequence[tuple[str, Labels, float]]) -> int:
-        return self._state.drop(series)
+        """Forget the series that still hold the given value (a newer write keeps them)."""
+        dropped = 0
+        for name, labels, value in series:
+            held = self._values.get(name, {})
+            if held.get(labels) == value:
+                del held[labels]
+                dropped += 1
+        return dropped
 
     async def prune(self, now: float, window: float) -> int:
         return self._forget_before(now - window)
@@ -83,7 +97,7 @@ class MemoryStore:
 
     async def summary(self) -> Summary:
         oldest = next(iter(self._seen.values()), None)
-        series = count_series(self._state.values())
+        series = count_series(self._values)
         return Summary("memory", "process memory", series, len(self._seen), oldest, None)
 
     def __len__(self) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Final
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from exporter.state import Labels, Update, Values
+from exporter.records import Labels, Update, Values
 from exporter.store.base import StoreError, Summary, encode_series, values_from_rows
 
 DEFAULT_PREFIX: Final = "okta_group_push:"

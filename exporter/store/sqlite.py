@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
-from exporter.state import Labels, Series, Update, Values
+from exporter.records import Labels, Series, Update, Values
 from exporter.store.base import (
     Lease,
     StoreError,

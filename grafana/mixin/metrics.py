@@ -80,6 +80,6 @@ EVENT_DERIVED: Final = frozenset(
     {FAILURES, FAILURES_BY_KIND, LAST_FAILURE, MAPPING_FAILING, FAILURE_REASONS, USERS_IGNORED}
 )
 
-# Values of the `kind` label of FAILURES_BY_KIND (exporter/classify.py).
+# Values of the `kind` label of FAILURES_BY_KIND (exporter/ingest/classify.py).
 TERMINAL_KIND: Final = "terminal"
 RETRIED_KIND: Final = "retried"

@@ -19,7 +19,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from exporter.events import (
+    from exporter.ingest.events import (
         Batch,
         PayloadError,
         loads,
@@ -28,7 +28,7 @@ with atheris.instrument_imports():
         parse_log_events,
         parse_workflows_payload,
     )
-    from exporter.labels import clean
+    from exporter.ingest.labels import clean
 
 
 def hook_body(data: bytes) -> None:

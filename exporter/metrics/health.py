@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from exporter.selfmetrics import SelfMetrics
+from exporter.metrics.selfmetrics import SelfMetrics
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
-from exporter import webconfig
-from exporter.labels import ACTOR_MODES, FILTERED, OTHER, SOURCES
-from exporter.webconfig import WebConfig
+from exporter.config import webfile
+from exporter.config.webfile import WebConfig
+from exporter.ingest.labels import (
+    ACTOR_MODES,
+    FILTERED,
+    NO_FILTER,
+    OTHER,
+    SOURCES,
+    Filter,
+    LabelPolicy,
+)
 
 ENV_PREFIX: Final = "OKTA_GROUP_PUSH_"
 # The contract names this variable: it holds the secret itself, not a file.
@@ -104,7 +113,7 @@ class Config:
     okta_rate_limit_share: float = 0.5
     okta_request_timeout: float = 60.0
     okta_event_hook_id: str | None = None
-    # Label governance (README "Label governance"); the pure rules live in exporter/labels.py.
+    # Label governance (README "Label governance"); the pure rules: exporter/ingest/labels.py.
     labels_max_values: int = 1000
     labels_max_series: int = 10_000
     labels_max_length: int = 128
@@ -344,7 +353,7 @@ def parse_bool(text: str) -> bool:
 
 def parse_since(text: str) -> PollSince:
     """A duration before now (`24h`, `7d`) or a time (`2026-11-01T00:00:00Z`, `2026-11-01`)."""
-    from exporter.events import parse_timestamp  # noqa: PLC0415 - config stays import-light
+    from exporter.ingest.events import parse_timestamp  # noqa: PLC0415 - config stays import-light
 
     text = text.strip()
     try:
@@ -444,7 +453,7 @@ class Option:
 _SOURCES = ", ".join(SOURCES)
 # The least --labels.max-series: the ledger keeps room for the label sets the series cap
 # folds into (one per metric and closed-label combination: 13 since failure reasons and
-# mapping state, see exporter.ledger.limits), and what is left must fit a failure's series.
+# mapping state, see exporter.counting.ledger.limits), and what is left must fit a failure's series.
 MIN_SERIES: Final = 20
 LABEL_OPTIONS: Final[tuple[Option, ...]] = (
     Option(
@@ -768,8 +777,8 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
     web_file = values.get("web_config_file")
     if web_file is not None:
         try:
-            values["web"] = webconfig.load(web_file)
-        except webconfig.WebConfigError as exc:
+            values["web"] = webfile.load(web_file)
+        except webfile.WebConfigError as exc:
             problems += [f"--web.config.file: {problem}" for problem in exc.problems]
     okta_listen = values.get("okta_listen")
     if okta_listen is not None and okta_listen == values.get("listen", Config().listen):
@@ -871,7 +880,7 @@ def _check_okta(values: dict[str, Any], environ: Mapping[str, str], problems: li
 
     key_file = values.get("okta_private_key_file")
     if key_file is not None:
-        from exporter.privatekey import load_private_key  # noqa: PLC0415 - only with OAuth
+        from exporter.config.privatekey import load_private_key  # noqa: PLC0415 - only with OAuth
 
         try:
             pem = Path(key_file).read_bytes()
@@ -901,3 +910,20 @@ def _check_okta(values: dict[str, Any], environ: Mapping[str, str], problems: li
         )
     elif has_oauth and ("okta_client_id" not in values or key_file is None):
         problems.append("--okta.client-id and --okta.private-key-file: set both for OAuth")
+
+
+def label_policy(config: Config) -> LabelPolicy:
+    """The policy the `--labels.*` flags describe (the hash key comes from the store)."""
+    filters = {
+        label: Filter(
+            getattr(config, f"labels_{label}_allow"), getattr(config, f"labels_{label}_deny")
+        )
+        for label in FILTERED
+    }
+    return LabelPolicy(
+        application=config.labels_application,
+        group=config.labels_group,
+        actor=config.labels_actor,
+        max_length=config.labels_max_length,
+        filters=MappingProxyType({k: v for k, v in filters.items() if v != NO_FILTER}),
+    )

@@ -23,20 +23,19 @@ from typing import Final, TextIO
 
 from prometheus_client import CollectorRegistry
 
-from exporter.classify import Kind, classify_event
-from exporter.config import Config, PollSince
-from exporter.events import Batch, Event, parse_log_events
-from exporter.exports import export_items, parse_item
-from exporter.health import Health
-from exporter.labels import LabelPolicy
-from exporter.ledger import Ledger, limits
+from exporter.config import Config, PollSince, label_policy
+from exporter.counting.ledger import Ledger, limits
+from exporter.counting.state import MetricState
+from exporter.ingest.classify import Kind, classify_event
+from exporter.ingest.events import Batch, Event, parse_log_events
+from exporter.ingest.exports import export_items, parse_item
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.okta.client import OktaClient, make_client
 from exporter.okta.errors import ApiError, OktaError
+from exporter.okta.progress import BarFactory, terminal_bar
 from exporter.okta.query import bounded_url, iso
 from exporter.okta.ratelimit import pace, retry_delay
-from exporter.progress import BarFactory, terminal_bar
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState
 from exporter.store import make_store
 from exporter.store.base import Store, StoreError
 from exporter.store.memory import MemoryStore
@@ -263,7 +262,7 @@ async def _import(
     # The same label policy and caps as serve: what an import stores is what serve would
     # have stored, and the caps count the series already in the store.
     state = MetricState(limits(config))
-    policy = LabelPolicy.from_config(config)
+    policy = label_policy(config)
     ledger = Ledger(store, state, metrics, Health(metrics), time.time, policy=policy)
     importer = Importer(ledger, store, source, dry_run=dry_run)
     try:

@@ -1,10 +1,10 @@
 """The one adapter between the running exporter's state and the /status page's rows.
 
-Mapping-level state is keyed by Okta ids (exporter/mapping.py): `mapping.rows` joins the
+Mapping-level state is keyed by Okta ids (exporter/counting/mapping.py): `mapping.rows` joins the
 event-derived state, the names and what the reconciler read last
 (exporter/okta/reconciler.py) by (app instance id, group id), and this process's recent
-record (exporter/recent.py) is keyed alike. Only `collect` knows that; the page
-(exporter/status.py) sees `StatusRow`s.
+record (exporter/counting/recent.py) is keyed alike. Only `collect` knows that; the page
+(exporter/web/status.py) sees `StatusRow`s.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from exporter import mapping
-from exporter.ledger import failure_reason
+from exporter.counting import mapping
+from exporter.counting.ledger import failure_reason
+from exporter.counting.recent import DAY, HOUR, Recent, Seen
+from exporter.counting.state import Labels, MetricState
+from exporter.okta.disagreements import MappingState
 from exporter.okta.grouppush import ERROR, PushMapping
-from exporter.oktalinks import OktaLinks
-from exporter.recent import DAY, HOUR, Recent, Seen
-from exporter.reconcile import MappingState
-from exporter.state import Labels, MetricState
-from exporter.status import StatusRow
+from exporter.okta.links import OktaLinks
+from exporter.web.status import StatusRow
 
 MAPPING_SERIES = (mapping.NAMES_SERIES, mapping.STATE_SERIES, mapping.LAST_FAILURE_SERIES)
 LINK_LOOKBACK = 3600.0  # the System Log link starts an hour before the failing began

@@ -30,9 +30,9 @@ from itertools import compress, repeat
 from operator import attrgetter, floordiv, itemgetter
 from typing import Final
 
-from exporter.classify import Kind
-from exporter.events import Entity, Event
-from exporter.state import Labels, Update
+from exporter.counting.state import Labels, Update
+from exporter.ingest.classify import Kind
+from exporter.ingest.events import Entity, Event
 
 BUCKET: Final = 60.0  # seconds per counter
 DAY: Final = 86400.0
@@ -100,7 +100,7 @@ class Recent:
         if any(failed):
             self._failed(list(compress(events, failed)), list(compress(updates, failed)))
         if not all(failed):
-            # A success and the end of a mapping both clear it (exporter/classify.py).
+            # A success and the end of a mapping both clear it (exporter/ingest/classify.py).
             succeeded = [kind is _SUCCESS or kind is _ENDED for kind in kinds]
             if any(succeeded):
                 self._succeeded(list(compress(updates, succeeded)))

@@ -19,7 +19,7 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 import orjson
 
-from exporter.memo import Memo
+from exporter.ingest.memo import Memo
 
 UNKNOWN: Final = "unknown"
 T = TypeVar("T")
@@ -158,7 +158,7 @@ def parse_timestamp(value: object) -> float | None:
         # Epoch milliseconds are common in exports; seconds are what Prometheus wants.
         seconds = float(value) / 1000 if value > 1e11 else float(value)
         # Within what an RFC 3339 time can say (NaN fails too): a larger number could
-        # not be encoded as a mapping state (exporter/mapping.py) and means nothing.
+        # not be encoded as a mapping state (exporter/counting/mapping.py) and means nothing.
         return seconds if 0 <= seconds <= LATEST_TIME else None
     if len(value) == 24 and value[23] == "Z" and value[19] == ".":
         # Okta's own form, nearly every event's: the second is looked up (the events of

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import orjson
 
-from exporter.events import (
+from exporter.ingest.events import (
     Batch,
     Event,
     PayloadError,

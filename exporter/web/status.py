@@ -3,9 +3,9 @@
 One self-contained document: inline CSS (allowed by its hash in `CSP`), no script, no
 external asset, a meta refresh every 30 seconds, cards that stack on a phone. Every value
 it shows goes through `html.escape`, links included (they are built from Okta ids by
-exporter/oktalinks.py, which escapes them for the URL already).
+exporter/okta/links.py, which escapes them for the URL already).
 
-The rows come from one adapter (exporter/statusdata.py) so that this file knows nothing
+The rows come from one adapter (exporter/web/statusrows.py) so that this file knows nothing
 of where the state is kept.
 """
 
@@ -39,7 +39,7 @@ class StatusRow:
     last_failure: float | None = None
     last_success: float | None = None  # the newest success event
     last_push: float | None = None  # the API's lastPush
-    reason: str = ""  # the bounded reason (exporter/reasons.py)
+    reason: str = ""  # the bounded reason (exporter/ingest/reasons.py)
     error_summary: str = ""  # Okta's errorSummary from the API
     detail: str = ""  # the newest failure event's outcome reason or message
     failures_hour: int | None = None  # None: not counted by this process

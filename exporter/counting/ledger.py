@@ -1,7 +1,7 @@
 """Decide which events are new, turn them into counter updates, and record them.
 
 `plan` turns an event and its kind into the series it increments; label governance
-(`exporter.labels`, then the caps kept in `exporter.state`) decides the label values
+(`exporter.ingest.labels`, then the caps kept in `exporter.counting.state`) decides the label values
 there, before the store commits, so stored and exposed series are the same. `Ledger` is
 the one place where a batch becomes state: the store decides, atomically, which uuids are
 new and keeps what is durable; only then does the in-process view change and the caller
@@ -17,20 +17,19 @@ import math
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
-from exporter import catalogue, mapping
-from exporter.classify import Kind, classify
+from exporter import catalogue
 from exporter.config import Config
-from exporter.events import Entity, Event
-from exporter.exemplars import Exemplars
-from exporter.health import Health
-from exporter.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
-from exporter.memo import Memo
-from exporter.reasons import REASONS, classify_reason
-from exporter.recent import Recent
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import SERIES_CAP, Labels, Limits, MetricState, Series, Update
+from exporter.counting import mapping
+from exporter.counting.exemplars import Exemplars
+from exporter.counting.recent import Recent
+from exporter.counting.state import SERIES_CAP, Labels, Limits, MetricState, Series, Update
+from exporter.ingest.classify import Kind, classify
+from exporter.ingest.events import Entity, Event
+from exporter.ingest.labels import DEFAULT_POLICY, GOVERNED, OTHER, LabelPolicy
+from exporter.ingest.memo import Memo
+from exporter.ingest.reasons import REASONS, classify_reason
 from exporter.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> t
     and state. An event that clears a mapping (`clears_failing`: a success, the end of a
     mapping) writes only the names and the state. Users ignored by a push count on their
     mapping's own counter. Mapping-level series are keyed by the Okta ids
-    (exporter/mapping.py); the names series carries the label values the counters get.
+    (exporter/counting/mapping.py); the names series carries the label values the counters get.
     """
     application, group = policy.mapping(event)
     if kind is Kind.USERS_IGNORED:
@@ -79,7 +78,7 @@ def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> t
     if clears_failing(kind):
         return (names, (_STATE, pair))
     _, _, actor, event_type = policy.labels(event)
-    # `reason` is a closed set (exporter/reasons.py); `application` is governed as anywhere.
+    # `reason` is a closed set (exporter/ingest/reasons.py); `application` is governed as anywhere.
     return (
         (_FAILURES, (application, group, actor)),
         (_BY_KIND, (application, event_type, kind._value_)),
@@ -224,7 +223,7 @@ _IDS: Final = ("application_id", "group_id")
 
 
 def failure_reason(event: Event) -> str:
-    """The bounded reason label of a failure event (exporter/reasons.py)."""
+    """The bounded reason label of a failure event (exporter/ingest/reasons.py)."""
     names = (event.group.label(), event.application.label(), event.mapping.label())
     return classify_reason(event.event_type, event.reason, event.message, names=names)
 
@@ -233,7 +232,7 @@ def stored_series() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Every event-derived series the ledger writes, by stored name, with its label names.
 
     The catalogue's event metrics, and the mapping-level series by Okta ids from which the
-    exposition derives the mapping families (exporter/mapping.py).
+    exposition derives the mapping families (exporter/counting/mapping.py).
     """
     return (
         *((spec.name, spec.labels) for spec in catalogue.EVENT_METRICS),
@@ -337,6 +336,20 @@ class Recorded:
     hook_delivery_failures: int = 0  # of `counted`, how many were event_hook.delivery
 
 
+class Counts(Protocol):
+    """What the ledger tells the self-metrics (metrics/selfmetrics.py implements it)."""
+
+    def event_received(self, source: str, kind: str, count: int = 1) -> None: ...
+    def duplicates(self, source: str, count: int) -> None: ...
+
+
+class StorageHealth(Protocol):
+    """What the ledger tells readiness about the store (metrics/health.py implements it)."""
+
+    def storage_failed(self, operation: str, error: Exception) -> None: ...
+    def storage_ok(self) -> None: ...
+
+
 class Ledger:
     """Records batches exactly once per uuid, whichever source brought them."""
 
@@ -344,8 +357,8 @@ class Ledger:
         self,
         store: Store,
         state: MetricState,
-        metrics: SelfMetrics,
-        health: Health,
+        metrics: Counts,
+        health: StorageHealth,
         clock: Callable[[], float],
         *,
         policy: LabelPolicy = DEFAULT_POLICY,

@@ -31,10 +31,11 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Exemplar as ClientExemplar
 from prometheus_client.utils import floatToGoString
 
-from exporter import catalogue, exemplars, mapping
+from exporter import catalogue
 from exporter.catalogue import MetricSpec, MetricType
-from exporter.exemplars import Exemplars
-from exporter.state import Labels, MetricState
+from exporter.counting import exemplars, mapping
+from exporter.counting.exemplars import Exemplars
+from exporter.counting.state import Labels, MetricState
 
 # Lines joined per slice: about 250 KB of text, well under a millisecond to join and to
 # gzip at level 1 on the project's machines; and series rendered per slice when many
@@ -61,7 +62,7 @@ def family(
 
     For the families a collector on the registry renders (the reconciler's): the cached
     renderer below covers only the event-derived ones. With `newest`, failure counters
-    carry their exemplars (exporter/exemplars.py).
+    carry their exemplars (exporter/counting/exemplars.py).
     """
     metric = _family(spec)
     for labels, value in values.items():
@@ -74,7 +75,7 @@ def family(
     return metric
 
 
-# The stored series the mapping families are derived from (exporter/mapping.py).
+# The stored series the mapping families are derived from (exporter/counting/mapping.py).
 MAPPING_SOURCES: Final = (mapping.NAMES_SERIES, mapping.STATE_SERIES, mapping.LAST_FAILURE_SERIES)
 ApiNames = Callable[[], Mapping[mapping.Pair, mapping.Pair]]
 
@@ -228,7 +229,7 @@ class Exposition:
         self._newest = newest
         self._specs = catalogue.EVENT_METRICS + catalogue.DERIVED_METRICS
         self._registry = _Without(registry, (spec.family for spec in self._specs))
-        # The mapping families join several stored series by Okta ids (exporter/mapping.py):
+        # The mapping families join several stored series by Okta ids (counting/mapping.py):
         # the view keeps them, and says which of their rows a change touched.
         self._api: ApiNames = _no_api
         self._api_seen: object = None

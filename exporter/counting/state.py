@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from exporter.labels import OTHER
+from exporter.ingest.labels import OTHER
 from exporter.records import Kind, Labels, Series, Update, Values
 
 # Moved to exporter.records (issue 16); re-exported for existing importers.

@@ -8,12 +8,12 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter.config import Config
-from exporter.exposition import Exposition
-from exporter.health import Health
-from exporter.ledger import Ledger
-from exporter.selfmetrics import SelfMetrics
-from exporter.state import MetricState
-from exporter.statusdata import StatusSources
+from exporter.counting.ledger import Ledger
+from exporter.counting.state import MetricState
+from exporter.metrics.exposition import Exposition
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
+from exporter.web.statusrows import StatusSources
 
 
 @dataclass

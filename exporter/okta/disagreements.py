@@ -2,11 +2,11 @@
 
 The reconciler (exporter/okta/reconciler.py) reads every mapping from Okta's Group Push
 Mapping API; this module turns what it read into the exported series and compares it with
-the event-derived state of exporter/mapping.py, which it matches by Okta ids: the app
+the event-derived state of exporter/counting/mapping.py, which it matches by Okta ids: the app
 instance id and the source group id, never by label text (the API's app `label` is the
 instance label, which events carry as the AppInstance's alternateId; names are renamed and
 repeat). Every mapping family shows a mapping under one pair of names: its newest event's,
-else the API's (exporter/mapping.py `shown_names`).
+else the API's (exporter/counting/mapping.py `shown_names`).
 
 Disagreements, by kind (the `kind` label):
 
@@ -30,12 +30,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from exporter import mapping
-from exporter.events import Entity
-from exporter.labels import DEFAULT_POLICY, LabelPolicy
+from exporter.counting import mapping
+from exporter.counting.state import Labels
+from exporter.ingest.events import Entity
+from exporter.ingest.labels import DEFAULT_POLICY, LabelPolicy
+from exporter.ingest.reasons import classify_reason
 from exporter.okta.grouppush import ACTIVE, ERROR, INACTIVE, STATUSES, PushMapping
-from exporter.reasons import classify_reason
-from exporter.state import Labels
 
 API_ERROR_EVENTS_OK: Final = "api_error_events_ok"
 API_ERROR_NO_EVENTS: Final = "api_error_no_events"
@@ -56,7 +56,7 @@ class MappingState:
     """One mapping as read: its keys (Okta ids), the API's names for it, what the API says."""
 
     id: str
-    application_key: str  # the app instance id (exporter/mapping.py `key`)
+    application_key: str  # the app instance id (exporter/counting/mapping.py `key`)
     group_key: str  # the source group id
     application: str
     group: str
@@ -101,7 +101,7 @@ class Series:
     up, so `sum by (status)` still counts mappings, and the last push is the newest.
     `names` is what the reading adds to okta_group_push_mapping_info: the API's names of
     every mapping read, by (app key, group key); `mappings` what it read of each, by the
-    same keys (for `exporter.mapping.rows`).
+    same keys (for `exporter.counting.mapping.rows`).
     """
 
     status: dict[Labels, float] = field(default_factory=dict)  # application, group, status
@@ -164,7 +164,7 @@ def disagreements(
 ) -> list[Disagreement]:
     """Every mapping on which the API and the event-derived state disagree now.
 
-    `events` is the stored mapping state (exporter/mapping.py) by app key and group key,
+    `events` is the stored mapping state (exporter/counting/mapping.py) by app key and group key,
     joined to the API's mappings by those Okta ids; `shown` names mappings as every
     mapping family does (else a mapping carries the API's names, or its ids).
     """

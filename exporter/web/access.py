@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from exporter.basicauth import BasicAuth
 from exporter.config import HOOK_PATHS
-from exporter.server import ConnectionGuard
+from exporter.web.basicauth import BasicAuth
+from exporter.web.server import ConnectionGuard
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REALM = 'Basic realm="okta-group-push-exporter", charset="UTF-8"'

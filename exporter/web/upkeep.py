@@ -8,8 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from exporter.health import Health
-from exporter.state import MetricState
+from exporter.counting.state import MetricState
+from exporter.metrics.health import Health
 from exporter.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)

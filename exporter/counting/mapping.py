@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from exporter import catalogue
-from exporter.events import Entity, is_placeholder
-from exporter.state import Labels
+from exporter.counting.state import Labels
+from exporter.ingest.events import Entity, is_placeholder
 
 # Stored series, never exposed as they are (the exposition derives the mapping families):
 # (app key, group key) -> encoded state; (app key, group key) -> newest failure's time;
@@ -56,7 +56,7 @@ Pair = tuple[str, str]  # (app key, group key), or (application, group) names
 def key(entity: Entity, label: str) -> str:
     """The key of an app or group in mapping-level state: its Okta id, else its label text.
 
-    `label` is the label value the event gives the entity (exporter/labels.py); it keys
+    `label` is the label value the event gives the entity (exporter/ingest/labels.py); it keys
     only an entity without a usable id (none, Okta's `unknown`, or not id-shaped).
     """
     entity_id = entity.id
@@ -114,7 +114,7 @@ def fallback_names(pair: Pair) -> Pair:
 
 
 # The links of one mapping by its Okta ids (app instance id, group id): the info series'
-# admin_url and system_log_url (exporter/oktalinks.py). Empty without --okta.org-url.
+# admin_url and system_log_url (exporter/okta/links.py). Empty without --okta.org-url.
 Links = Callable[[str, str], tuple[str, str]]
 
 
@@ -124,7 +124,7 @@ def no_links(application_id: str, group_id: str) -> tuple[str, str]:
 
 
 class ApiMapping(Protocol):
-    """What the reconciler read of one mapping (exporter/reconcile.py MappingState)."""
+    """What the reconciler read of one mapping (exporter/okta/disagreements.py MappingState)."""
 
     @property
     def application(self) -> str: ...
@@ -260,7 +260,7 @@ class View:
 
     What `families` derives whole, by the same rules, updated row by row: a scrape after a
     few events costs a few rows, not one per mapping (the exposition's cache, see
-    exporter/exposition.py). Its rows may come in another order than `families`' after a
+    exporter/metrics/exposition.py). Its rows may come in another order than `families`' after a
     rename; the samples are the same.
     """
 

@@ -12,11 +12,11 @@ from aiohttp import web
 from prometheus_client.exposition import gzip_accepted
 
 from exporter import __version__
-from exporter.appkeys import CONFIG, EXPOSITION, HEALTH, STATUS
-from exporter.exposition import negotiate
-from exporter.status import CSP as STATUS_CSP
-from exporter.status import render as render_status
-from exporter.statusdata import collect as collect_status
+from exporter.metrics.exposition import negotiate
+from exporter.web.appkeys import CONFIG, EXPOSITION, HEALTH, STATUS
+from exporter.web.status import CSP as STATUS_CSP
+from exporter.web.status import render as render_status
+from exporter.web.statusrows import collect as collect_status
 
 if TYPE_CHECKING:
     from zlib import _Compress as Compressor

@@ -17,10 +17,16 @@ from typing import Final
 from aiohttp import web
 
 from exporter import logs
-from exporter.appkeys import AUTH, CONFIG, LEDGER, SELF_METRICS
-from exporter.events import Batch, PayloadError, loads, parse_hook_body, parse_workflows_payload
-from exporter.hooksecret import matches
+from exporter.ingest.events import (
+    Batch,
+    PayloadError,
+    loads,
+    parse_hook_body,
+    parse_workflows_payload,
+)
 from exporter.store.base import StoreError
+from exporter.store.hooksecret import matches
+from exporter.web.appkeys import AUTH, CONFIG, LEDGER, SELF_METRICS
 
 CHALLENGE_HEADER: Final = "x-okta-verification-challenge"
 MAX_CHALLENGE_LENGTH: Final = 1024

@@ -1,6 +1,6 @@
 """The README's configuration and metrics references, generated from the code itself.
 
-`python -m exporter.reference` rewrites the marked sections of README.md; a test fails
+`python -m exporter.metrics.reference` rewrites the marked sections of README.md; a test fails
 when they drift from `config.OPTIONS` or the metric catalogue.
 """
 
@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from exporter import catalogue
-from exporter.classify import CATALOGUE, Kind
 from exporter.config import HOOK_SECRET_ENV, OPTIONS, Config
+from exporter.ingest.classify import CATALOGUE, Kind
 
 
 def config_table() -> str:
@@ -41,7 +41,7 @@ def metrics_table() -> str:
     return "\n".join(rows)
 
 
-RULES = Path(__file__).resolve().parent.parent / "grafana" / "alerts" / "okta-group-push.rules.yml"
+RULES = Path(__file__).resolve().parents[2] / "grafana" / "alerts" / "okta-group-push.rules.yml"
 
 
 def alerts_table() -> str:
@@ -74,7 +74,7 @@ KIND_EFFECT = {
 
 
 def classification_table() -> str:
-    """Okta's group push event types, one row each, as exporter/classify.py reads them."""
+    """Okta's group push event types, one row each, as exporter/ingest/classify.py reads them."""
     rows = [
         "| Okta event type | `kind` | With outcome FAILURE | Otherwise |",
         "|---|---|---|---|",

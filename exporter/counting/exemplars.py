@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from exporter import catalogue
-from exporter.state import Series, Update
+from exporter.counting.state import Series, Update
 
 LABEL: Final = "event_uuid"
 # The failure counters: an exemplar names one event, and only these count events.

@@ -4,7 +4,7 @@ Okta payloads are controlled by whoever holds a hook secret (or by a noisy org),
 value is made valid UTF-8, stripped of control characters and cut to a bounded length
 before it becomes part of a series. Then the configured source field, allow and deny
 lists and the actor's privacy mode apply. Caps on distinct values need to know what is
-already exposed, so they live with the series, in `exporter.state`.
+already exposed, so they live with the series, in `exporter.counting.state`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from exporter.events import UNKNOWN, Entity, Event, is_placeholder
-
-if TYPE_CHECKING:
-    from exporter.config import Config
+from exporter.ingest.events import UNKNOWN, Entity, Event, is_placeholder
 
 DEFAULT_MAX_LENGTH: Final = 128
 # Where every value that may not have its own series is counted, so totals stay exact.
@@ -31,7 +28,7 @@ OTHER: Final = "__other__"
 SOURCES: Final = ("display_name", "alternate_id", "id")
 ACTOR_MODES: Final = (*SOURCES, "hash", "none")
 # The labels that carry text from Okta; `kind` is the exporter's own closed set. The ids
-# key mapping-level state (exporter/mapping.py) and are capped like the names they stand for.
+# key mapping-level state (counting/mapping.py) and are capped like the names they stand for.
 GOVERNED: Final = (
     "application", "group", "actor", "event_type", "application_id", "group_id"
 )  # fmt: skip
@@ -71,7 +68,7 @@ NO_FILTER: Final = Filter()
 
 
 class EventLabels(NamedTuple):
-    """The label values one event proposes, before the caps in `exporter.state`."""
+    """The label values one event proposes, before the caps in `exporter.counting.state`."""
 
     application: str
     group: str
@@ -129,23 +126,6 @@ class LabelPolicy:
             self._pickers["actor"] = _picker(finish["actor"], source, last["actor"])
         self._pickers["event_type"] = functools.lru_cache(maxsize=_CACHE_SIZE)(
             lambda value: clean(value, self.max_length) or UNKNOWN
-        )
-
-    @classmethod
-    def from_config(cls, config: Config) -> LabelPolicy:
-        """The policy the `--labels.*` flags describe (the hash key comes from the store)."""
-        filters = {
-            label: Filter(
-                getattr(config, f"labels_{label}_allow"), getattr(config, f"labels_{label}_deny")
-            )
-            for label in FILTERED
-        }
-        return cls(
-            application=config.labels_application,
-            group=config.labels_group,
-            actor=config.labels_actor,
-            max_length=config.labels_max_length,
-            filters=MappingProxyType({k: v for k, v in filters.items() if v != NO_FILTER}),
         )
 
     def actor_value(self, actor: Entity) -> str:

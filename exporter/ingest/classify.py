@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from exporter.events import Event
+from exporter.ingest.events import Event
 from exporter.records import Kind
 
 # Moved to exporter.records (issue 16); re-exported for existing importers.
@@ -79,7 +79,7 @@ CATALOGUE: Final[dict[str, Row]] = {
     PP + "mapping.app.group.renamed.failed": _FAILED_TERMINAL,
     PP + "mapping.created": _IGNORE,
     # "A new mapping from a rule was not created due to a duplicate group name": the same
-    # failure as the rule's `error.duplicate` above (reason `duplicate`, exporter/reasons.py).
+    # failure as the rule's `error.duplicate` above (reason `duplicate`, ingest/reasons.py).
     PP + "mapping.created.from.rule.warning.duplicate.name": _FAILED_TERMINAL,
     PP + "mapping.created.from.rule.warning.duplicate.name.tobecreated": _FAILED_TERMINAL,
     PP + "mapping.created.from.rule.warning.upsertGroup.duplicate.name": _FAILED_TERMINAL,

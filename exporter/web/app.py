@@ -10,11 +10,25 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
-from exporter import hooks
-from exporter import web as pages
-from exporter.access import Access, headers_signal
-from exporter.access import middleware as access_middleware
-from exporter.appkeys import (
+from exporter.config import Config, label_policy
+from exporter.counting.exemplars import Exemplars
+from exporter.counting.ledger import Ledger, limits
+from exporter.counting.recent import Recent
+from exporter.counting.state import MetricState
+from exporter.metrics.exposition import Exposition, GovernanceCollector
+from exporter.metrics.health import Health
+from exporter.metrics.selfmetrics import SelfMetrics
+from exporter.okta.links import InfoLinks, OktaLinks
+from exporter.okta.metrics import PollMetrics, ReconcileMetrics, RetryMetrics
+from exporter.okta.poller import Poller
+from exporter.okta.ratelimit import RateBudget
+from exporter.okta.reconciler import Reconciler
+from exporter.store.base import Store, StoreError
+from exporter.store.hooksecret import load_or_generate
+from exporter.web import hooks, pages
+from exporter.web.access import Access, headers_signal
+from exporter.web.access import middleware as access_middleware
+from exporter.web.appkeys import (
     AUTH,
     CONFIG,
     EXPOSITION,
@@ -26,26 +40,10 @@ from exporter.appkeys import (
     STATUS,
     HookAuth,
 )
-from exporter.background import StoreUpkeep, every, stop
-from exporter.basicauth import BasicAuth
-from exporter.config import Config
-from exporter.exemplars import Exemplars
-from exporter.exposition import Exposition, GovernanceCollector
-from exporter.health import Health
-from exporter.hooksecret import load_or_generate
-from exporter.labels import LabelPolicy
-from exporter.ledger import Ledger, limits
-from exporter.okta.metrics import PollMetrics, ReconcileMetrics, RetryMetrics
-from exporter.okta.poller import Poller
-from exporter.okta.ratelimit import RateBudget
-from exporter.okta.reconciler import Reconciler
-from exporter.oktalinks import InfoLinks, OktaLinks
-from exporter.recent import Recent
-from exporter.selfmetrics import SelfMetrics
-from exporter.server import guards_middleware
-from exporter.state import MetricState
-from exporter.statusdata import StatusSources
-from exporter.store.base import Store, StoreError
+from exporter.web.basicauth import BasicAuth
+from exporter.web.server import guards_middleware
+from exporter.web.statusrows import StatusSources
+from exporter.web.upkeep import StoreUpkeep, every, stop
 
 
 def _application(config: Config, access: Access | None) -> web.Application:
@@ -100,7 +98,7 @@ def make_app(  # noqa: PLR0915 - every part wired in one place (STYLE.md 5)
         self_metrics,
         health,
         clock,
-        policy=LabelPolicy.from_config(config),
+        policy=label_policy(config),
         series_ttl=config.series_ttl,
         exemplars=newest,
         recent=recent,

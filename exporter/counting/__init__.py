@@ -1,0 +1,1 @@
+"""Events to counts: the ledger, metric and mapping state, exemplars, recent record."""

@@ -1,0 +1,1 @@
+"""Bytes to events: decoding, classification, reasons, labels, export files."""

@@ -1,0 +1,1 @@
+"""Counts to Prometheus: exposition, self-metrics, health, README reference tables."""

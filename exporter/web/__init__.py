@@ -1,0 +1,1 @@
+"""The HTTP edge: app wiring, hooks, pages, access control, listeners, upkeep."""

@@ -54,7 +54,7 @@ def ours(payloads: list[bytes]) -> float:
     state = MetricState(limits(config))
     Exposition(state, registry)  # as in the app: the state notes changes for /metrics
     ledger = Ledger(
-        MemoryStore(config.dedup_window),
+        MemoryStore(config.storage.dedup_window),
         state,
         metrics,
         Health(metrics),

@@ -64,7 +64,7 @@ def measure_ours(count: int) -> float:
     from prometheus_client import CollectorRegistry  # noqa: PLC0415
 
     from exporter import catalogue  # noqa: PLC0415
-    from exporter.config import Config  # noqa: PLC0415
+    from exporter.config import Config, LabelsSection  # noqa: PLC0415
     from exporter.counting.ledger import limits  # noqa: PLC0415
     from exporter.counting.state import MetricState, Update  # noqa: PLC0415
     from exporter.ingest.classify import Kind  # noqa: PLC0415
@@ -72,7 +72,7 @@ def measure_ours(count: int) -> float:
 
     name = catalogue.FAILURES.name
     values = label_values(count)
-    config = Config(labels_max_values=count, labels_max_series=count + 10)
+    config = Config(labels=LabelsSection(max_values=count, max_series=count + 10))
     state = MetricState(limits(config))
     exposition = Exposition(state, CollectorRegistry())
     before = rss()

@@ -38,7 +38,7 @@ def record(batches: list[list[Event]], recent: Recent | None) -> float:
     state = MetricState(limits(config))
     Exposition(state, registry)
     ledger = Ledger(
-        MemoryStore(config.dedup_window),
+        MemoryStore(config.storage.dedup_window),
         state,
         metrics,
         Health(metrics),

@@ -120,9 +120,9 @@ def _backfill(args: argparse.Namespace, config: Config) -> int:
             problems.append(f"{flag}: {exc} (got {text!r})")
             continue
         since, until = (parsed, until) if flag == "--since" else (since, parsed)
-    if config.okta_org_url is None:
+    if config.okta.org_url is None:
         problems.append("--okta.org-url: backfill reads the System Log of this org; set it")
-    elif not config.okta_credentials:
+    elif not config.okta.has_credentials:
         problems.append(
             "--okta.api-token-file or --okta.client-id: backfill reads the System Log; "
             "give credentials"
@@ -132,12 +132,12 @@ def _backfill(args: argparse.Namespace, config: Config) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    logs.setup(config.log_level, config.log_format)
+    logs.setup(config.log.level, config.log.format)
     return asyncio.run(backfill_command(config, since, until, dry_run=args.dry_run))
 
 
 def _replay(args: argparse.Namespace, config: Config) -> int:
-    logs.setup(config.log_level, config.log_format)
+    logs.setup(config.log.level, config.log.format)
     return asyncio.run(replay_command(config, args.files, dry_run=args.dry_run))
 
 
@@ -160,26 +160,26 @@ def load_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config 
 
 
 def serve(config: Config) -> int:
-    logs.setup(config.log_level, config.log_format)
+    logs.setup(config.log.level, config.log.format)
     try:
-        tls = ServerTls(config.web.tls) if config.web.tls else None
+        tls = ServerTls(config.web.toolkit.tls) if config.web.toolkit.tls else None
     except (OSError, ssl.SSLError) as exc:
         print(f"okta-group-push-exporter: --web.config.file: TLS: {exc}", file=sys.stderr)
         return 1
-    listeners = 2 if config.okta_listen else 1
-    max_connections = config.max_connections or server.default_max_connections(listeners)
+    listeners = 2 if config.web.okta_listen else 1
+    max_connections = config.web.max_connections or server.default_max_connections(listeners)
     guards = [
-        server.ConnectionGuard(max_connections, config.read_timeout) for _ in range(listeners)
+        server.ConnectionGuard(max_connections, config.web.read_timeout) for _ in range(listeners)
     ]
-    access = Access(BasicAuth(config.web.users), config.web.headers, guards)
+    access = Access(BasicAuth(config.web.toolkit.users), config.web.toolkit.headers, guards)
     app = make_app(config, make_store(config), access=access)
 
     def reload() -> None:
         """SIGHUP: re-read the web config file; a broken file keeps the previous one."""
-        if config.web_config_file is None:
+        if config.web.config_file is None:
             return
         try:
-            fresh = webfile.load(config.web_config_file)
+            fresh = webfile.load(config.web.config_file)
             if tls is not None and fresh.tls is not None:
                 previous = tls.tls.client_auth
                 tls.reload(fresh.tls)
@@ -200,11 +200,11 @@ def serve(config: Config) -> int:
         extra={
             "fields": {
                 "version": __version__,
-                "listen": str(config.listen),
-                "okta_listen": str(config.okta_listen or config.listen),
+                "listen": str(config.web.listen),
+                "okta_listen": str(config.web.okta_listen or config.web.listen),
                 "tls": tls is not None,
                 "basic_auth": access.basic_auth.enabled,
-                "storage": config.storage_backend,
+                "storage": config.storage.backend,
             }
         },
     )
@@ -216,12 +216,12 @@ def healthcheck(config: Config) -> int:
     """GET /-/healthy on the local listener: any answer of the process (200, or 401 behind
     basic auth) means it is alive."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(  # noqa: S104
-        config.listen.host, config.listen.host
+        config.web.listen.host, config.web.listen.host
     )
-    scheme = "https" if config.web.tls else "http"
-    url = f"{scheme}://{ListenAddress(host, config.listen.port)}/-/healthy"
+    scheme = "https" if config.web.toolkit.tls else "http"
+    url = f"{scheme}://{ListenAddress(host, config.web.listen.port)}/-/healthy"
     context = None
-    if config.web.tls:
+    if config.web.toolkit.tls:
         context = ssl.create_default_context()
         context.check_hostname = False  # loopback, our own certificate
         context.verify_mode = ssl.CERT_NONE
@@ -250,7 +250,7 @@ async def _summary(store: Store, config: Config, args: argparse.Namespace) -> No
     size = "-" if summary.size_bytes is None else f"{summary.size_bytes} bytes"
     print(f"backend:        {summary.backend} ({summary.location})")
     print(f"series:         {summary.series}")
-    print(f"dedup entries:  {summary.dedup_entries} (window {config.dedup_window:g} s)")
+    print(f"dedup entries:  {summary.dedup_entries} (window {config.storage.dedup_window:g} s)")
     print(f"oldest entry:   {_when(summary.oldest_entry)}")
     print(f"size:           {size}")
 
@@ -274,8 +274,8 @@ async def _export(store: Store, config: Config, args: argparse.Namespace) -> Non
 
 
 async def _prune(store: Store, config: Config, args: argparse.Namespace) -> None:
-    removed = await store.prune(time.time(), config.dedup_window)
-    print(f"removed {removed} dedup entries older than {config.dedup_window:g} s")
+    removed = await store.prune(time.time(), config.storage.dedup_window)
+    print(f"removed {removed} dedup entries older than {config.storage.dedup_window:g} s")
 
 
 async def _hook_secret(store: Store, config: Config, args: argparse.Namespace) -> None:
@@ -288,7 +288,7 @@ async def _hook_secret(store: Store, config: Config, args: argparse.Namespace) -
 async def _hash_actor(store: Store, config: Config, args: argparse.Namespace) -> None:
     """What `--labels.actor hash` shows for each Okta user id (or login) given."""
     policy = LabelPolicy(
-        actor="hash", max_length=config.labels_max_length, hash_key=await load_hash_key(store)
+        actor="hash", max_length=config.labels.max_length, hash_key=await load_hash_key(store)
     )
     for identity in args.identity:
         print(f"{identity}\t{policy.actor_value(Entity(id=identity))}")

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from prometheus_client import CollectorRegistry
 
-from exporter.config import Config
+from exporter.config import Config, StorageSection, WebSection
 from exporter.counting.ledger import Ledger
 from exporter.counting.state import MetricState
 from exporter.metrics.exposition import StateCollector
@@ -52,7 +52,10 @@ def payload(name: str) -> Any:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return Config(storage_path=tmp_path, hook_secrets=(SECRET, ROTATED), max_body_bytes=64 * 1024)
+    return Config(
+        storage=StorageSection(path=tmp_path),
+        web=WebSection(hook_secrets=(SECRET, ROTATED), max_body_bytes=64 * 1024),
+    )
 
 
 @pytest.fixture
@@ -62,7 +65,9 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def app(config: Config, registry: CollectorRegistry) -> web.Application:
-    app = make_app(config, MemoryStore(config.dedup_window), clock=lambda: NOW, registry=registry)
+    app = make_app(
+        config, MemoryStore(config.storage.dedup_window), clock=lambda: NOW, registry=registry
+    )
     # The event-derived series too, for get_sample_value (/metrics renders them from its
     # own cache and skips this reference view).
     registry.register(StateCollector(app[STATE]))

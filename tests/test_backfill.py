@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from exporter import catalogue
 from exporter.cli import main, parser
-from exporter.config import Config
+from exporter.config import Config, StorageSection, WebSection
 from exporter.counting import mapping
 from exporter.counting.ledger import HASH_KEY_META, Ledger
 from exporter.counting.state import MetricState, Values
@@ -315,7 +315,7 @@ async def test_a_running_serve_shows_what_a_replay_adds_to_its_sqlite_file(
     aiohttp_client: Callable[[web.Application], Awaitable[Client]],
     tmp_path: Path,
 ) -> None:
-    config = Config(storage_path=tmp_path, hook_secrets=("s",))
+    config = Config(storage=StorageSection(path=tmp_path), web=WebSection(hook_secrets=("s",)))
     app = make_app(config, SqliteStore(tmp_path), refresh_interval=0.05)
     client = await aiohttp_client(app)
     export = tmp_path / "export.json"

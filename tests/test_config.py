@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from exporter.config import (
     ConfigError,
     ListenAddress,
     PollSince,
+    StorageSection,
+    WebSection,
     add_flags,
     build,
     mask_url,
@@ -36,17 +39,31 @@ def configure(argv: list[str], environ: dict[str, str] | None = None) -> Config:
 def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     config = configure([])
-    assert config.listen == ListenAddress("0.0.0.0", 9947)
-    assert config.telemetry_path == "/metrics"
-    assert config.hook_header == "Authorization"
-    assert config.max_body_bytes == 4 * 1024 * 1024
-    assert config.dedup_window == 35 * 86400
-    assert config.hook_secrets == ()
+    assert config.web.listen == ListenAddress("0.0.0.0", 9947)
+    assert config.web.telemetry_path == "/metrics"
+    assert config.web.hook_header == "Authorization"
+    assert config.web.max_body_bytes == 4 * 1024 * 1024
+    assert config.storage.dedup_window == 35 * 86400
+    assert config.web.hook_secrets == ()
 
 
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        Config().telemetry_path = "/x"  # type: ignore[misc]
+        Config().web = WebSection()  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Config().web.telemetry_path = "/x"  # type: ignore[misc]
+
+
+def test_every_option_names_a_field_of_its_section() -> None:
+    """The table's section and field names are plain text: a typo would fail here first."""
+    for option in OPTIONS:
+        section = getattr(Config(), option.section)
+        assert dataclasses.is_dataclass(section), option.flag
+        names = {field.name for field in dataclasses.fields(section)}
+        assert option.field in names, option.flag
+        assert (option.key is not None) == isinstance(getattr(section, option.field), Mapping)
+    places = [(option.section, option.field, option.key) for option in OPTIONS]
+    assert len(set(places)) == len(places)
 
 
 def test_every_flag_has_an_environment_variable(tmp_path: Path) -> None:
@@ -62,15 +79,15 @@ def test_every_flag_has_an_environment_variable(tmp_path: Path) -> None:
     }
     assert {o.env for o in OPTIONS} >= set(environ)
     config = configure([], environ)
-    assert config.listen == ListenAddress("127.0.0.1", 1234)
-    assert (config.telemetry_path, config.hook_header) == ("/m", "X-Okta-Secret")
-    assert (config.dedup_window, config.max_body_bytes) == (2 * 86400, 1024 * 1024)
-    assert (config.log_level, config.log_format) == ("debug", "json")
+    assert config.web.listen == ListenAddress("127.0.0.1", 1234)
+    assert (config.web.telemetry_path, config.web.hook_header) == ("/m", "X-Okta-Secret")
+    assert (config.storage.dedup_window, config.web.max_body_bytes) == (2 * 86400, 1024 * 1024)
+    assert (config.log.level, config.log.format) == ("debug", "json")
 
 
 def test_flag_wins_over_environment() -> None:
     config = configure(["--log.level", "error"], {"OKTA_GROUP_PUSH_LOG_LEVEL": "debug"})
-    assert config.log_level == "error"
+    assert config.log.level == "error"
 
 
 def test_all_problems_are_reported_together_naming_flag_and_value() -> None:
@@ -89,13 +106,13 @@ def test_all_problems_are_reported_together_naming_flag_and_value() -> None:
 
 def test_secrets_from_environment_several_for_rotation() -> None:
     config = configure([], {"OKTA_HOOK_SECRET": "new-one-of-16-chars, old-one-of-16-chars"})
-    assert config.hook_secrets == ("new-one-of-16-chars", "old-one-of-16-chars")
+    assert config.web.hook_secrets == ("new-one-of-16-chars", "old-one-of-16-chars")
 
 
 def test_secrets_from_file_one_per_line(tmp_path: Path) -> None:
     path = tmp_path / "secrets"
     path.write_text("first-of-16-chars\n\nsecond-of-16-chars\n")
-    assert configure(["--okta.hook-secret-file", str(path)]).hook_secrets == (
+    assert configure(["--okta.hook-secret-file", str(path)]).web.hook_secrets == (
         "first-of-16-chars",
         "second-of-16-chars",
     )
@@ -114,7 +131,7 @@ def test_secret_problems_never_print_the_secret(tmp_path: Path) -> None:
 
 
 def test_secrets_are_not_in_repr_or_description() -> None:
-    config = Config(hook_secrets=("hunter2",))
+    config = Config(web=WebSection(hook_secrets=("hunter2",)))
     assert "hunter2" not in repr(config)
     assert "hunter2" not in str(config.describe())
 
@@ -124,7 +141,7 @@ def test_storage_path_must_be_a_writable_directory(tmp_path: Path) -> None:
     afile.write_text("x")
     with pytest.raises(ConfigError, match=r"--storage.path: .* is not a directory"):
         configure(["--storage.path", str(afile / "sub")])
-    assert configure(["--storage.path", str(tmp_path / "new" / "dir")]).storage_path.name == "dir"
+    assert configure(["--storage.path", str(tmp_path / "new" / "dir")]).storage.path.name == "dir"
 
 
 @pytest.mark.parametrize(
@@ -182,7 +199,7 @@ def test_the_org_url_must_be_https_except_on_loopback_or_when_allowed(tmp_path: 
         assert configure(["--okta.org-url", url, "--storage.path", str(tmp_path)], token)
     assert "must be https://" in problems_of(["--okta.org-url", "http://example.okta.com"], token)
     allowed = ["--okta.org-url", "http://okta.test", "--okta.allow-http", "true"]
-    assert configure([*allowed, "--storage.path", str(tmp_path)], token).okta_allow_http
+    assert configure([*allowed, "--storage.path", str(tmp_path)], token).okta.allow_http
     for bad in ("example.okta.com", "https://example.okta.com/admin", "ftp://x", "https://"):
         assert "--okta.org-url" in problems_of(["--okta.org-url", bad], token)
 
@@ -213,14 +230,14 @@ def test_an_org_whose_own_name_ends_in_admin_on_a_custom_domain_is_kept(tmp_path
     config = configure(
         ["--okta.org-url", url, "--storage.path", str(tmp_path)], {"OKTA_API_TOKEN": "t"}
     )
-    assert config.okta_org_url == url
+    assert config.okta.org_url == url
 
 
 def test_the_event_hook_id_is_an_okta_id(tmp_path: Path) -> None:
     token = {"OKTA_API_TOKEN": "t"}
     org = ["--okta.org-url", "https://example.okta.com", "--storage.path", str(tmp_path)]
     config = configure([*org, "--okta.event-hook-id", "who8vt36qfNpCGz9H1e6"], token)
-    assert config.okta_event_hook_id == "who8vt36qfNpCGz9H1e6"
+    assert config.okta.event_hook_id == "who8vt36qfNpCGz9H1e6"
     assert "--okta.event-hook-id" in problems_of([*org, "--okta.event-hook-id", "who/x"], token)
 
 
@@ -229,18 +246,18 @@ def test_org_url_is_normalised(tmp_path: Path) -> None:
         ["--okta.org-url", "https://Example.Okta.com/", "--storage.path", str(tmp_path)],
         {"OKTA_API_TOKEN": " t0k3n \n"},
     )
-    assert config.okta_org_url == "https://example.okta.com"
-    assert config.okta_api_token == "t0k3n"
+    assert config.okta.org_url == "https://example.okta.com"
+    assert config.okta.api_token == "t0k3n"
 
 
 def test_an_org_url_alone_is_valid_and_asks_okta_nothing(tmp_path: Path) -> None:
     """Without credentials the org URL only makes links (/status, the README "Links")."""
     config = configure(["--okta.org-url", "https://acme.okta.com", "--storage.path", str(tmp_path)])
-    assert config.okta_org_url == "https://acme.okta.com"
-    assert config.okta_credentials is False
+    assert config.okta.org_url == "https://acme.okta.com"
+    assert config.okta.has_credentials is False
     token = configure(["--okta.org-url", "https://acme.okta.com", "--storage.path",
                        str(tmp_path)], {"OKTA_API_TOKEN": "t"})  # fmt: skip
-    assert token.okta_credentials is True
+    assert token.okta.has_credentials is True
 
 
 def test_credentials_must_be_one_complete_kind(tmp_path: Path, key_file: Path) -> None:
@@ -257,11 +274,11 @@ def test_credentials_must_be_one_complete_kind(tmp_path: Path, key_file: Path) -
     assert "is needed by the Okta credentials" in problems_of(["--okta.client-id", "0oa1"])
     oauth = configure([*org, "--okta.client-id", "0oa1", "--okta.private-key-file",
                        str(key_file), "--storage.path", str(tmp_path)])  # fmt: skip
-    assert oauth.okta_private_key.startswith(b"-----BEGIN PRIVATE KEY-----")
-    assert oauth.okta_dpop is True
+    assert oauth.okta.private_key.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert oauth.okta.dpop is True
     from_file = configure([*org, "--okta.api-token-file", str(token_file),
                            "--storage.path", str(tmp_path)])  # fmt: skip
-    assert from_file.okta_api_token == "t0k3n"
+    assert from_file.okta.api_token == "t0k3n"
 
 
 def test_unusable_key_and_token_files_are_named(tmp_path: Path) -> None:
@@ -282,12 +299,12 @@ def test_poll_since_interval_and_share(tmp_path: Path) -> None:
     base = ["--okta.org-url", "https://e.okta.com", "--storage.path", str(tmp_path)]
     token = {"OKTA_API_TOKEN": "t"}
     config = configure(base, token)
-    assert config.okta_poll_since == PollSince(ago=3600)
-    assert (config.okta_poll_interval, config.okta_rate_limit_share) == (30, 0.5)
+    assert config.okta.poll_since == PollSince(ago=3600)
+    assert (config.okta.poll_interval, config.okta.rate_limit_share) == (30, 0.5)
     config = configure([*base, "--okta.poll-since", "2026-11-01", "--okta.rate-limit-share",
                         "25%", "--okta.poll-interval", "1m"], token)  # fmt: skip
-    assert config.okta_poll_since.resolve(0) == 1_793_491_200  # 2026-11-01T00:00:00Z
-    assert (config.okta_poll_interval, config.okta_rate_limit_share) == (60, 0.25)
+    assert config.okta.poll_since.resolve(0) == 1_793_491_200  # 2026-11-01T00:00:00Z
+    assert (config.okta.poll_interval, config.okta.rate_limit_share) == (60, 0.25)
     assert parse_since("2026-11-01T12:00:00Z").at == 1_793_534_400
     assert parse_since("7d").resolve(1000000) == 1000000 - 7 * 86400
     problems = problems_of([*base, "--okta.poll-since", "200d", "--okta.rate-limit-share",
@@ -309,15 +326,15 @@ def test_okta_secrets_stay_out_of_repr_and_the_landing_page(tmp_path: Path, key_
 
 def test_label_governance_defaults() -> None:
     config = Config()
-    assert (config.labels_max_values, config.labels_max_series) == (1000, 10_000)
-    assert config.labels_max_length == 128
+    assert (config.labels.max_values, config.labels.max_series) == (1000, 10_000)
+    assert config.labels.max_length == 128
     # The application is the app instance's label (its alternateId): README "Upgrading".
-    assert (config.labels_application, config.labels_group, config.labels_actor) == (
+    assert (config.labels.application, config.labels.group, config.labels.actor) == (
         "alternate_id",
         "display_name",
         "display_name",
     )
-    assert config.series_ttl is None  # off: sparse counters need their series (README)
+    assert config.labels.series_ttl is None  # off: sparse counters need their series (README)
 
 
 def test_label_governance_flags_and_environment() -> None:
@@ -330,16 +347,16 @@ def test_label_governance_flags_and_environment() -> None:
             "OKTA_GROUP_PUSH_METRICS_SERIES_TTL": "30d",
         },
     )
-    assert (config.labels_max_values, config.labels_max_series) == (50, 2000)
-    assert (config.labels_actor, config.labels_application) == ("hash", "id")
-    assert config.labels_group_deny is not None and config.labels_group_deny.pattern == "tmp-.*"
-    assert config.labels_application_allow is not None
-    assert config.series_ttl == 30 * 86400
+    assert (config.labels.max_values, config.labels.max_series) == (50, 2000)
+    assert (config.labels.actor, config.labels.application) == ("hash", "id")
+    assert config.labels.deny["group"].pattern == "tmp-.*"
+    assert "application" in config.labels.allow
+    assert config.labels.series_ttl == 30 * 86400
     shown = config.describe()
     assert shown["--labels.group.deny"] == "tmp-.*"
     assert shown["--metrics.series-ttl"] == "30d"
-    assert configure(["--metrics.series-ttl", "off"]).series_ttl is None
-    assert configure(["--metrics.series-ttl", "0"]).series_ttl is None
+    assert configure(["--metrics.series-ttl", "off"]).labels.series_ttl is None
+    assert configure(["--metrics.series-ttl", "0"]).labels.series_ttl is None
 
 
 def test_label_governance_problems_are_reported_together() -> None:
@@ -373,12 +390,12 @@ def test_mappings_interval_defaults_to_five_minutes_and_zero_turns_it_off(tmp_pa
     base = ["--okta.org-url", "https://e.okta.com", "--storage.path", str(tmp_path)]
     token = {"OKTA_API_TOKEN": "t"}
     config = configure(base, token)
-    assert config.okta_mappings_interval == 300
+    assert config.okta.mappings_interval == 300
     assert config.describe()["--okta.mappings-interval"] == "5m"
     off = configure(base, {**token, "OKTA_GROUP_PUSH_OKTA_MAPPINGS_INTERVAL": "0"})
-    assert off.okta_mappings_interval == 0 and off.describe()["--okta.mappings-interval"] == "0"
+    assert off.okta.mappings_interval == 0 and off.describe()["--okta.mappings-interval"] == "0"
     assert (
-        configure([*base, "--okta.mappings-interval", "1h"], token).okta_mappings_interval == 3600
+        configure([*base, "--okta.mappings-interval", "1h"], token).okta.mappings_interval == 3600
     )
     problems = problems_of([*base, "--okta.mappings-interval=-5m"], token)
     assert "--okta.mappings-interval" in problems and "'-5m'" in problems
@@ -390,7 +407,7 @@ def test_mappings_interval_defaults_to_five_minutes_and_zero_turns_it_off(tmp_pa
 def test_secret_file_splits_on_lines_only_a_comma_is_part_of_the_secret(tmp_path: Path) -> None:
     path = tmp_path / "secrets"
     path.write_text("Zq8,p@ss-long-enough-secret\nsecond-of-16-chars\n")
-    assert configure(["--okta.hook-secret-file", str(path)]).hook_secrets == (
+    assert configure(["--okta.hook-secret-file", str(path)]).web.hook_secrets == (
         "Zq8,p@ss-long-enough-secret",
         "second-of-16-chars",
     )
@@ -412,7 +429,7 @@ def test_hook_secrets_shorter_than_16_characters_are_refused(tmp_path: Path, whe
 
 
 def test_a_16_character_hook_secret_is_accepted() -> None:
-    assert configure([], {"OKTA_HOOK_SECRET": "a" * 16}).hook_secrets == ("a" * 16,)
+    assert configure([], {"OKTA_HOOK_SECRET": "a" * 16}).web.hook_secrets == ("a" * 16,)
 
 
 @pytest.mark.parametrize(
@@ -455,5 +472,7 @@ def test_a_malformed_redis_url_is_never_echoed(url: str, where: str) -> None:
 
 
 def test_a_redis_password_is_masked_in_the_description() -> None:
-    shown = Config(redis_url="unix:///run/redis.sock?password=hunter2").describe()
+    shown = Config(
+        storage=StorageSection(redis_url="unix:///run/redis.sock?password=hunter2")
+    ).describe()
     assert "hunter2" not in str(shown)

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter.config import Config
+from exporter.config import Config, StorageSection, WebSection
 from exporter.ingest import events
 from exporter.store.memory import MemoryStore
 from exporter.web import hooks
@@ -331,7 +331,10 @@ async def test_health_probes_are_answered_while_a_large_body_is_decoded(
         return decode(body)
 
     monkeypatch.setattr(hooks, "loads", slow_loads)
-    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,), max_body_bytes=1 << 20)
+    config = Config(
+        storage=StorageSection(path=tmp_path),
+        web=WebSection(hook_secrets=(SECRET,), max_body_bytes=1 << 20),
+    )
     client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
     card = {"Event ID": "large", "Message": "x" * (hooks.THREAD_PARSE_BYTES + 1)}
     delivery = asyncio.ensure_future(

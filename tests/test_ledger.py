@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import catalogue
-from exporter.config import Config
+from exporter.config import Config, LabelsSection
 from exporter.counting import mapping
 from exporter.counting.ledger import CLEARS_FAILING, Ledger, Planner, clears_failing, limits, plan
 from exporter.counting.state import MetricState, Update
@@ -243,7 +243,7 @@ def governed(
     ttl: float | None = None,
     **caps: int,
 ) -> tuple[Ledger, MetricState, CollectorRegistry]:
-    config = Config(**{f"labels_{k}": v for k, v in caps.items()})  # type: ignore[arg-type]
+    config = Config(labels=LabelsSection(**caps))  # type: ignore[arg-type]
     state = MetricState(limits(config), clock=clock, track_updates=ttl is not None)
     registry = CollectorRegistry()
     registry.register(GovernanceCollector(state))
@@ -347,7 +347,7 @@ async def test_a_failed_commit_reserves_nothing(tmp_path: Path) -> None:
 
 def test_a_plan_that_fails_reserves_nothing() -> None:
     # A time no mapping state can encode (the parsers never return one; a caller might).
-    state = MetricState(limits(Config(labels_max_values=2)))
+    state = MetricState(limits(Config(labels=LabelsSection(max_values=2))))
     with pytest.raises(OverflowError):
         Planner(LabelPolicy(), state)(event("a", published=1e308), Kind.TERMINAL_FAILURE, NOW)
     assert state.reserved() == 0 and state.distinct("application") == 0

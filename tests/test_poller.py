@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.config import Config
+from exporter.config import Config, OktaSection, StorageSection, WebSection
 from exporter.counting.state import Update
 from exporter.okta.auth import SswsAuth
 from exporter.okta.lease import gone, process_id
@@ -567,13 +567,11 @@ async def test_serve_polls_and_an_event_from_hook_and_poll_counts_once(
 ) -> None:
     emulator, url = live_org
     config = Config(
-        storage_path=tmp_path,
-        hook_secrets=(SECRET,),
-        okta_org_url=url,
-        okta_api_token="test-api-token",
-        okta_poll_interval=0.05,
+        storage=StorageSection(path=tmp_path),
+        web=WebSection(hook_secrets=(SECRET,)),
+        okta=OktaSection(org_url=url, api_token="test-api-token", poll_interval=0.05),
     )
-    store = MemoryStore(config.dedup_window)
+    store = MemoryStore(config.storage.dedup_window)
     app = make_app(config, store)
     client = await aiohttp_client(app)
     registry = app[REGISTRY]

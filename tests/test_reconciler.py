@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from exporter.config import Config
+from exporter.config import Config, OktaSection, StorageSection, WebSection
 from exporter.counting import mapping
 from exporter.counting.state import MetricState, Update
 from exporter.ingest.classify import Kind
@@ -526,10 +526,11 @@ async def test_serve_reconciles_when_configured_and_stops_cleanly(
     emulator.add_mapping(slack, engineering, status="ERROR")
     url = str((await aiohttp_server(emulator.app())).make_url("")).rstrip("/")
     config = Config(
-        storage_path=tmp_path, hook_secrets=(SECRET,), okta_org_url=url,
-        okta_api_token="test-api-token", okta_mappings_interval=interval,
-    )  # fmt: skip
-    store = MemoryStore(config.dedup_window)
+        storage=StorageSection(path=tmp_path),
+        web=WebSection(hook_secrets=(SECRET,)),
+        okta=OktaSection(org_url=url, api_token="test-api-token", mappings_interval=interval),
+    )
+    store = MemoryStore(config.storage.dedup_window)
     app = make_app(config, store)
     client = await aiohttp_client(app)
     registry = app[REGISTRY]

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from exporter.config import Config, ListenAddress
+from exporter.config import Config, ListenAddress, StorageSection, WebSection
 from exporter.store.memory import MemoryStore
 from exporter.web import server
 from exporter.web.access import Access
@@ -61,11 +61,13 @@ async def listeners(tmp_path: Path) -> AsyncIterator[tuple[int, int]]:
     web_port, okta_port = free_port(), free_port()
     okta = ListenAddress("127.0.0.1", okta_port)
     config = Config(
-        storage_path=tmp_path,
-        hook_secrets=(SECRET,),
-        listen=ListenAddress("127.0.0.1", web_port),
-        okta_listen=okta,
-        max_body_bytes=1 << 20,
+        storage=StorageSection(path=tmp_path),
+        web=WebSection(
+            listen=ListenAddress("127.0.0.1", web_port),
+            okta_listen=okta,
+            hook_secrets=(SECRET,),
+            max_body_bytes=1 << 20,
+        ),
     )
     guards = [server.ConnectionGuard(64, 10.0) for _ in range(2)]
     access = Access(BasicAuth({}), {}, guards)
@@ -74,7 +76,7 @@ async def listeners(tmp_path: Path) -> AsyncIterator[tuple[int, int]]:
     await runner.setup()
     sites = [
         server.GuardedListener(runner, address, guard, None)
-        for address, guard in zip((config.listen, okta), guards, strict=True)
+        for address, guard in zip((config.web.listen, okta), guards, strict=True)
     ]
     for site in sites:
         await site.start()

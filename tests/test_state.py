@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from exporter import catalogue
-from exporter.config import MIN_SERIES, Config
+from exporter.config import MIN_SERIES, Config, LabelsSection
 from exporter.counting import mapping
 from exporter.counting.ledger import Ledger, limits, stored_series
 from exporter.counting.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
@@ -33,7 +33,9 @@ PUSHED = "application.provision.group_push.pushed"  # a success: moves the mappi
 
 
 def capped(max_values: int = 1000, max_series: int = 10_000) -> MetricState:
-    return MetricState(limits(Config(labels_max_values=max_values, labels_max_series=max_series)))
+    return MetricState(
+        limits(Config(labels=LabelsSection(max_values=max_values, max_series=max_series)))
+    )
 
 
 def proposed(app: str, group: str, actor: str, kind: str = "terminal") -> list[tuple[str, Labels]]:
@@ -75,7 +77,7 @@ def distinct(state: MetricState, label: str) -> set[str]:
 
 
 def test_the_floor_of_the_series_cap_leaves_room_for_a_failure() -> None:
-    kept = limits(Config(labels_max_series=MIN_SERIES)).reserve
+    kept = limits(Config(labels=LabelsSection(max_series=MIN_SERIES))).reserve
     # failures 1, by kind 2, reasons 8, users ignored 1; the mapping's names, last failure
     # and state 1 each
     assert kept == 15
@@ -132,7 +134,7 @@ def test_a_reservation_counts_until_released() -> None:
 def test_drop_forgets_series_and_frees_their_values() -> None:
     now = [100.0]
     state = MetricState(
-        limits(Config(labels_max_values=2)), clock=lambda: now[0], track_updates=True
+        limits(Config(labels=LabelsSection(max_values=2))), clock=lambda: now[0], track_updates=True
     )
     admit_and_apply(state, "a", "g", "x")
     now[0] = 200.0
@@ -295,7 +297,7 @@ def test_caps_are_never_exceeded_and_totals_equal_the_distinct_events(
     concurrently: bool,
     preloaded: int,
 ) -> None:
-    config = Config(labels_max_values=max_values, labels_max_series=max_series)
+    config = Config(labels=LabelsSection(max_values=max_values, max_series=max_series))
     state = MetricState(limits(config))
     # Series a store brings back at start count against the caps like any other.
     loaded: Values = {

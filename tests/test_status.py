@@ -12,7 +12,7 @@ import bcrypt
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from exporter.config import Config
+from exporter.config import Config, OktaSection, StorageSection, WebSection
 from exporter.ingest.events import Entity
 from exporter.okta.disagreements import MappingState
 from exporter.okta.grouppush import ACTIVE, ERROR, App, PushMapping
@@ -122,14 +122,14 @@ def test_worst_first_both_sources_then_most_failures_then_longest() -> None:
 def links_config(tmp_path: Path) -> Config:
     """An org URL and no credentials: links only, nothing polled."""
     return Config(
-        storage_path=tmp_path,
-        hook_secrets=(SECRET,),
-        okta_org_url="https://acme.okta.com",
+        storage=StorageSection(path=tmp_path),
+        web=WebSection(hook_secrets=(SECRET,)),
+        okta=OktaSection(org_url="https://acme.okta.com"),
     )
 
 
 def status_app(config: Config, access: Access | None = None) -> web.Application:
-    store = MemoryStore(config.dedup_window)
+    store = MemoryStore(config.storage.dedup_window)
     return make_app(config, store, clock=lambda: NOW, registry=CollectorRegistry(), access=access)
 
 

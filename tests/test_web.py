@@ -15,7 +15,7 @@ from aiohttp import web
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.config import Config
+from exporter.config import Config, StorageSection, WebSection
 from exporter.store.memory import MemoryStore
 from exporter.web import pages as web_module
 from exporter.web.access import Access
@@ -155,8 +155,10 @@ async def test_attack_of_distinct_actors_and_groups_is_bounded_and_exact(
     aiohttp_client: Callable[[web.Application], Awaitable[Client]],
     tmp_path: Path,
 ) -> None:
-    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))  # the default caps
-    max_values, max_series = config.labels_max_values, config.labels_max_series
+    config = Config(
+        storage=StorageSection(path=tmp_path), web=WebSection(hook_secrets=(SECRET,))
+    )  # the default caps
+    max_values, max_series = config.labels.max_values, config.labels.max_series
     client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
 
     async def post(events: list[object]) -> None:
@@ -190,7 +192,7 @@ async def test_attack_of_distinct_actors_and_groups_is_bounded_and_exact(
     assert overflow["group"] == overflow["actor"] == 20_000 - (max_values - 1)
     # The exposition stopped growing with the attack: bounded by the caps, not the events.
     assert len(body) - len(first) < 0.01 * len(first)
-    longest_line = 200 + 3 * 2 * config.labels_max_length  # escaping at most doubles a value
+    longest_line = 200 + 3 * 2 * config.labels.max_length  # escaping at most doubles a value
     assert len(body) < max_series * longest_line + 100_000  # plus the exporter's own metrics
     promtool = require_binary("promtool")
     checked = await asyncio.to_thread(
@@ -204,9 +206,10 @@ async def test_landing_page_masks_a_redis_password_given_as_a_query_parameter(
 ) -> None:
     """redis-py's `?password=` form (the only one for unix://) is masked like userinfo."""
     config = Config(
-        storage_path=tmp_path,
-        hook_secrets=(SECRET,),
-        redis_url="unix:///run/redis.sock?db=0&password=s3kr1t",
+        storage=StorageSection(
+            path=tmp_path, redis_url="unix:///run/redis.sock?db=0&password=s3kr1t"
+        ),
+        web=WebSection(hook_secrets=(SECRET,)),
     )
     client = await aiohttp_client(make_app(config, MemoryStore(3600), clock=lambda: NOW))
     page = await (await client.get("/")).text()
@@ -217,7 +220,7 @@ async def test_landing_page_masks_a_redis_password_given_as_a_query_parameter(
 async def test_a_basic_auth_password_over_72_bytes_gets_401_not_500(
     aiohttp_client: Callable[[web.Application], Awaitable[Client]], tmp_path: Path
 ) -> None:
-    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))
+    config = Config(storage=StorageSection(path=tmp_path), web=WebSection(hook_secrets=(SECRET,)))
     users = {"prom": bcrypt.hashpw(b"p" * 72, bcrypt.gensalt(rounds=4))}
     app = make_app(config, MemoryStore(3600), clock=lambda: NOW, access=Access(BasicAuth(users)))
     client = await aiohttp_client(app)
@@ -232,7 +235,7 @@ async def test_web_config_headers_are_sent_on_every_response(
 ) -> None:
     """http_server_config.headers, as exporter-toolkit sends them: streamed /metrics and
     every error answer included."""
-    config = Config(storage_path=tmp_path, hook_secrets=(SECRET,))
+    config = Config(storage=StorageSection(path=tmp_path), web=WebSection(hook_secrets=(SECRET,)))
     users = {"prom": bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4))}
     headers = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
     app = make_app(

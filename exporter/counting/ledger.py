@@ -250,8 +250,8 @@ def limits(config: Config) -> Limits:
         governed[name] = tuple(label if label in GOVERNED else None for label in labels)
         reserve += math.prod(CLOSED_LABELS.get(label, 1) for label in labels)
     return Limits(
-        max_values=config.labels_max_values,
-        max_series=config.labels_max_series,
+        max_values=config.labels.max_values,
+        max_series=config.labels.max_series,
         governed=governed,
         reserve=reserve,
     )

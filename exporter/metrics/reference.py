@@ -22,8 +22,8 @@ def config_table() -> str:
         "|---|---|---|---|",
     ]
     for option in OPTIONS:
-        default = getattr(defaults, option.attr)
-        shown = "" if default is None else f"`{option.show(default)}`"
+        default = defaults.show(option)
+        shown = f"`{default}`" if default else ""
         text = option.help.replace("%%", "%").replace("|", "\\|")  # argparse escapes %
         rows.append(f"| `{option.flag}` | `{option.env}` | {shown} | {text} |")
     rows.append(

@@ -327,16 +327,16 @@ def _token_error(
 
 def make_auth(config: Config, scopes: str = SCOPE) -> Auth:
     """SSWS when an API token is configured, else the OAuth service app (asking `scopes`)."""
-    if config.okta_api_token:
-        return SswsAuth(config.okta_api_token)
-    if config.okta_org_url is None or config.okta_client_id is None:
+    if config.okta.api_token:
+        return SswsAuth(config.okta.api_token)
+    if config.okta.org_url is None or config.okta.client_id is None:
         raise ValueError("no Okta credentials configured")
     return OAuthAuth(
-        config.okta_org_url,
-        config.okta_client_id,
-        load_private_key(config.okta_private_key),
-        key_id=config.okta_private_key_id,
-        dpop=config.okta_dpop,
-        timeout=config.okta_request_timeout,
+        config.okta.org_url,
+        config.okta.client_id,
+        load_private_key(config.okta.private_key),
+        key_id=config.okta.private_key_id,
+        dpop=config.okta.dpop,
+        timeout=config.okta.request_timeout,
         scopes=scopes,
     )

@@ -242,10 +242,10 @@ async def run_replay(
 def _store_for(config: Config, dry_run: bool) -> Store:
     """The configured store; a dry run on SQLite state that does not exist yet gets an
     empty one in memory instead of creating the file (it writes nothing)."""
-    if dry_run and config.storage_backend == "sqlite":
-        if not (config.storage_path / "state.db").exists():
-            return MemoryStore(config.dedup_window)
-        return SqliteStore(config.storage_path)
+    if dry_run and config.storage.backend == "sqlite":
+        if not (config.storage.path / "state.db").exists():
+            return MemoryStore(config.storage.dedup_window)
+        return SqliteStore(config.storage.path)
     return make_store(config)
 
 
@@ -305,17 +305,17 @@ async def backfill_command(
     now = time.time()
     start = since.resolve(now)
     end = until.resolve(now) if until is not None else now
-    if config.okta_org_url is None:
+    if config.okta.org_url is None:
         print("okta-group-push-exporter: backfill needs --okta.org-url", file=sys.stderr)
         return 1
     if end <= start:
         print("okta-group-push-exporter: --until must be later than --since", file=sys.stderr)
         return 1
-    if start < now - config.dedup_window:
+    if start < now - config.storage.dedup_window:
         print(
             f"okta-group-push-exporter: warning: --since is older than --storage.dedup-window "
-            f"({config.dedup_window / 86400:g} days): failures counted that long ago are no "
-            "longer remembered and would count again",
+            f"({config.storage.dedup_window / 86400:g} days): failures counted that long ago are "
+            "no longer remembered and would count again",
             file=sys.stderr,
         )
     client = make_client(config)
@@ -323,12 +323,12 @@ async def backfill_command(
     async def work(importer: Importer) -> None:
         try:
             await run_backfill(
-                client, importer, start, end, bar=bar, rate_share=config.okta_rate_limit_share
+                client, importer, start, end, bar=bar, rate_share=config.okta.rate_limit_share
             )
         finally:
             await client.close()
 
-    print(f"backfill {iso(start)} .. {iso(end)} from {config.okta_org_url}", file=out or sys.stdout)
+    print(f"backfill {iso(start)} .. {iso(end)} from {config.okta.org_url}", file=out or sys.stdout)
     return await _import(config, BACKFILL_SOURCE, dry_run, work, out)
 
 

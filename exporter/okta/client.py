@@ -198,12 +198,12 @@ def make_client(
     `scopes` are what an OAuth token is asked for: each client has its own token, so a
     scope the app was not granted fails only the client that needs it.
     """
-    if config.okta_org_url is None:
+    if config.okta.org_url is None:
         raise ValueError("--okta.org-url is not set")
     return OktaClient(
-        config.okta_org_url,
+        config.okta.org_url,
         make_auth(config, scopes),
-        timeout=config.okta_request_timeout,
+        timeout=config.okta.request_timeout,
         observe=observe,
         clock=clock,
         budget=budget,

@@ -34,7 +34,7 @@ from typing import Final
 
 import orjson
 
-from exporter.config import Config, PollSince
+from exporter.config import Config, OktaSection, PollSince
 from exporter.counting.ledger import Ledger
 from exporter.ingest.events import parse_log_events
 from exporter.metrics.selfmetrics import SelfMetrics
@@ -107,7 +107,7 @@ class PollSettings:
     """What the poller needs from the configuration."""
 
     org_url: str
-    since: PollSince = Config.okta_poll_since
+    since: PollSince = OktaSection.poll_since
     interval: float = 30.0
     rate_share: float = 0.5
     lease_ttl: float = LEASE_TTL
@@ -162,15 +162,15 @@ class Poller:
         retries: RetryMetrics | None = None,
     ) -> Poller:
         """The poller `serve` runs when --okta.org-url is set."""
-        if config.okta_org_url is None:
+        if config.okta.org_url is None:
             raise ValueError("--okta.org-url is not set")
         client = make_client(config, observe=metrics.request, clock=clock, budget=budget)
         settings = PollSettings(
-            org_url=config.okta_org_url,
-            since=config.okta_poll_since,
-            interval=config.okta_poll_interval,
-            rate_share=config.okta_rate_limit_share,
-            event_hook_id=config.okta_event_hook_id,
+            org_url=config.okta.org_url,
+            since=config.okta.poll_since,
+            interval=config.okta.poll_interval,
+            rate_share=config.okta.rate_limit_share,
+            event_hook_id=config.okta.event_hook_id,
         )
         return cls(
             client, store, ledger, metrics, settings,

@@ -171,13 +171,13 @@ class Reconciler:
         retries: RetryMetrics | None = None,
     ) -> Reconciler:
         """The reconciler `serve` runs with --okta.org-url and a --okta.mappings-interval."""
-        if config.okta_org_url is None:
+        if config.okta.org_url is None:
             raise ValueError("--okta.org-url is not set")
         client = make_client(config, clock=clock, budget=budget, scopes=SCOPES)
         settings = ReconcileSettings(
-            org_url=config.okta_org_url,
-            interval=config.okta_mappings_interval,
-            rate_share=config.okta_rate_limit_share,
+            org_url=config.okta.org_url,
+            interval=config.okta.mappings_interval,
+            rate_share=config.okta.rate_limit_share,
             labels=label_policy(config),
         )
         return cls(client, store, state, metrics, settings, clock=clock, retries=retries)

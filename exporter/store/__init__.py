@@ -8,14 +8,14 @@ from exporter.store.base import Store
 
 def make_store(config: Config) -> Store:
     """The backend the configuration chose (`build` has resolved `auto` already)."""
-    if config.storage_backend == "redis" and config.redis_url:
+    if config.storage.backend == "redis" and config.storage.redis_url:
         from exporter.store.redis_store import RedisStore  # noqa: PLC0415 - only with Redis
 
-        return RedisStore(config.redis_url, prefix=config.redis_prefix)
-    if config.storage_backend == "memory":
+        return RedisStore(config.storage.redis_url, prefix=config.storage.redis_prefix)
+    if config.storage.backend == "memory":
         from exporter.store.memory import MemoryStore  # noqa: PLC0415
 
-        return MemoryStore(config.dedup_window)
+        return MemoryStore(config.storage.dedup_window)
     from exporter.store.sqlite import SqliteStore  # noqa: PLC0415
 
-    return SqliteStore(config.storage_path, max_size=config.storage_max_size)
+    return SqliteStore(config.storage.path, max_size=config.storage.max_size)

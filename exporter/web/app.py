@@ -49,11 +49,13 @@ from exporter.web.upkeep import StoreUpkeep, every, stop
 def _application(config: Config, access: Access | None) -> web.Application:
     """The bare application: body cap, connection guards and access control."""
     access = (
-        access if access is not None else Access(BasicAuth(config.web.users), config.web.headers)
+        access
+        if access is not None
+        else Access(BasicAuth(config.web.toolkit.users), config.web.toolkit.headers)
     )
     # aiohttp refuses to buffer more than client_max_size: the hook body cap.
     app = web.Application(
-        client_max_size=config.max_body_bytes,
+        client_max_size=config.web.max_body_bytes,
         middlewares=[guards_middleware(list(access.guards)), access_middleware(access)],
     )
     app.on_response_prepare.append(headers_signal(access))
@@ -75,7 +77,9 @@ def make_app(  # noqa: PLR0915 - every part wired in one place (STYLE.md 5)
     self_metrics = SelfMetrics(registry)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
-    state = MetricState(limits(config), clock=clock, track_updates=config.series_ttl is not None)
+    state = MetricState(
+        limits(config), clock=clock, track_updates=config.labels.series_ttl is not None
+    )
     registry.register(GovernanceCollector(state))
     health = Health(self_metrics)
     self_metrics.ready.set_function(lambda: float(health.ready))
@@ -85,10 +89,10 @@ def make_app(  # noqa: PLR0915 - every part wired in one place (STYLE.md 5)
     app[REGISTRY] = registry
     app[SELF_METRICS] = self_metrics
     app[HEALTH] = health
-    app[AUTH] = auth = HookAuth(config.hook_secrets)
+    app[AUTH] = auth = HookAuth(config.web.hook_secrets)
     app[STATE] = state
     newest = Exemplars()
-    okta_links = OktaLinks.for_org(config.okta_org_url)
+    okta_links = OktaLinks.for_org(config.okta.org_url)
     info_links = InfoLinks(okta_links)
     app[EXPOSITION] = Exposition(state, registry, newest, info_links)
     recent = Recent()
@@ -99,17 +103,19 @@ def make_app(  # noqa: PLR0915 - every part wired in one place (STYLE.md 5)
         health,
         clock,
         policy=label_policy(config),
-        series_ttl=config.series_ttl,
+        series_ttl=config.labels.series_ttl,
         exemplars=newest,
         recent=recent,
     )
 
     async def load_secrets() -> None:
         if not auth.secrets:
-            auth.secrets = await load_or_generate(store, config.hook_header, config.storage_path)
+            auth.secrets = await load_or_generate(
+                store, config.web.hook_header, config.storage.path
+            )
         await ledger.prepare()
 
-    upkeep = StoreUpkeep(store, state, health, clock, config.dedup_window, load_secrets)
+    upkeep = StoreUpkeep(store, state, health, clock, config.storage.dedup_window, load_secrets)
 
     async def expire() -> None:
         await ledger.expire()
@@ -135,9 +141,9 @@ def make_app(  # noqa: PLR0915 - every part wired in one place (STYLE.md 5)
         jobs = upkeep.start(probe_interval, refresh_interval)
         if poller is not None:
             jobs.append(asyncio.create_task(poller.run(), name="okta-system-log-poller"))
-        if config.series_ttl is not None:
+        if config.labels.series_ttl is not None:
             # A tenth of the TTL is precise enough for an expiry measured in days.
-            interval = min(max(config.series_ttl / 10, 10.0), 3600.0)
+            interval = min(max(config.labels.series_ttl / 10, 10.0), 3600.0)
             jobs.append(asyncio.create_task(every(interval, expire)))
         if reconciler is not None:
             jobs.append(asyncio.create_task(reconciler.run(), name="okta-group-push-reconciler"))
@@ -152,7 +158,7 @@ def make_app(  # noqa: PLR0915 - every part wired in one place (STYLE.md 5)
 
     app.cleanup_ctx.append(lifecycle)
     hooks.add_routes(app)
-    pages.add_routes(app, config.telemetry_path)
+    pages.add_routes(app, config.web.telemetry_path)
     return app
 
 
@@ -169,7 +175,7 @@ def _okta_jobs(
 ) -> tuple[Poller | None, Reconciler | None]:
     """The System Log poller and the mapping reconciler, when Okta can be asked (with an
     org URL and credentials; an org URL alone only makes links)."""
-    if config.okta_org_url is None or not config.okta_credentials:
+    if config.okta.org_url is None or not config.okta.has_credentials:
         return None, None
     budget = RateBudget()  # one org: the jobs share what Okta says of its limits
     retries = RetryMetrics(registry)  # one family, counted by both jobs
@@ -179,7 +185,7 @@ def _okta_jobs(
         self_metrics=self_metrics, clock=clock, budget=budget, retries=retries,
     )  # fmt: skip
     reconciler = None
-    if config.okta_mappings_interval > 0:
+    if config.okta.mappings_interval > 0:
         metrics = ReconcileMetrics(registry)
         reconciler = Reconciler.from_config(
             config, store, state, metrics,

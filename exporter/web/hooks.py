@@ -88,14 +88,14 @@ async def _check_and_record(
         # that Okta retries, rather than a 401 that it would not.
         fields["outcome"] = "storage_error"
         return _error(503, "storage unavailable, retry later")
-    if not matches(request.headers.get(config.hook_header), secrets):
+    if not matches(request.headers.get(config.web.hook_header), secrets):
         fields["outcome"] = "unauthorized"
-        return _error(401, f"missing or wrong secret in the {config.hook_header} header")
+        return _error(401, f"missing or wrong secret in the {config.web.hook_header} header")
     if not _is_json(request.content_type):
         fields["outcome"] = "unsupported_media_type"
         return _error(415, f"Content-Type must be application/json, not {request.content_type!r}")
-    too_large = f"body larger than {config.max_body_bytes} bytes"
-    if request.content_length is not None and request.content_length > config.max_body_bytes:
+    too_large = f"body larger than {config.web.max_body_bytes} bytes"
+    if request.content_length is not None and request.content_length > config.web.max_body_bytes:
         fields["outcome"] = "too_large"
         return _error(413, too_large)
     try:
@@ -104,7 +104,7 @@ async def _check_and_record(
         if request.content.is_eof():  # all of it is here already: no wait to time
             body = await request.read()
         else:
-            async with asyncio.timeout(config.read_timeout):
+            async with asyncio.timeout(config.web.read_timeout):
                 body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         fields["outcome"] = "too_large"
@@ -112,7 +112,7 @@ async def _check_and_record(
     except TimeoutError:
         fields["outcome"] = "timeout"
         return _error(
-            408, f"body not received within {config.read_timeout:g} s", Connection="close"
+            408, f"body not received within {config.web.read_timeout:g} s", Connection="close"
         )
     try:
         batch = (

@@ -111,12 +111,12 @@ async def landing(request: web.Request) -> web.Response:
 <p>Version {html.escape(__version__)}. Counts Okta group push failures for Prometheus.</p>
 <ul>
 <li><a href="/status">Status: what is failing now</a></li>
-<li><a href="{html.escape(config.telemetry_path)}">Metrics</a></li>
+<li><a href="{html.escape(config.web.telemetry_path)}">Metrics</a></li>
 <li><a href="/-/healthy">Health</a></li>
 <li><a href="/-/ready">Readiness</a></li>
 </ul>
 <p>Okta event hook URL: <code>/hooks/okta</code>
-(secret in the <code>{html.escape(config.hook_header)}</code> header).
+(secret in the <code>{html.escape(config.web.hook_header)}</code> header).
 Okta Workflows URL: <code>/hooks/workflows</code>.</p>
 <h2>Configuration</h2>
 <table>

@@ -238,7 +238,7 @@ def make_runner(config: Config, app: web.Application) -> web.AppRunner:
         app,
         handle_signals=False,
         access_log=None,
-        shutdown_timeout=config.shutdown_timeout,
+        shutdown_timeout=config.web.shutdown_timeout,
         keepalive_timeout=KEEPALIVE_TIMEOUT,
         lingering_time=LINGERING_TIME,
         max_line_size=MAX_LINE_SIZE,
@@ -262,7 +262,7 @@ async def serve(
     """
     runner = make_runner(config, app)
     await runner.setup()
-    listeners = [config.listen] + ([config.okta_listen] if config.okta_listen else [])
+    listeners = [config.web.listen] + ([config.web.okta_listen] if config.web.okta_listen else [])
     sites = [
         GuardedListener(runner, address, guard, ssl_context)
         for address, guard in zip(listeners, guards, strict=True)
@@ -277,7 +277,7 @@ async def serve(
     log.info("listening", extra={"fields": {"addresses": [str(a) for a in listeners]}})
     try:
         await stopping.wait()
-        log.info("shutting down", extra={"fields": {"timeout_s": config.shutdown_timeout}})
+        log.info("shutting down", extra={"fields": {"timeout_s": config.web.shutdown_timeout}})
     finally:
         for site in sites:
             await site.stop()

@@ -137,19 +137,8 @@ def build(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
         else:
             fields[option.field] = {**fields.get(option.field, {}), option.key: value}
 
-    web, storage = values["web"], values["storage"]
-    _check_web(web, environ, problems)
-    backend = storage.get("backend", "auto")
-    if backend == "auto":
-        backend = "redis" if storage.get("redis_url") else "sqlite"
-    storage["backend"] = backend
-    if backend == "redis" and not storage.get("redis_url"):
-        problems.append("--storage.backend: redis needs --storage.redis-url")
-    path = storage.get("path", StorageSection().path)
-    problem = _storage_problem(path) if backend == "sqlite" else None
-    if problem:
-        problems.append(f"--storage.path: {problem}")
-
+    _check_web(values["web"], environ, problems)
+    _check_storage(values["storage"], problems)
     _check_okta(values["okta"], environ, problems)
 
     if problems:
@@ -187,6 +176,20 @@ def _check_web(web: dict[str, Any], environ: Mapping[str, str], problems: list[s
     okta_listen = web.get("okta_listen")
     if okta_listen is not None and okta_listen == web.get("listen", WebSection().listen):
         problems.append("--okta.listen-address: must differ from --web.listen-address")
+
+
+def _check_storage(storage: dict[str, Any], problems: list[str]) -> None:
+    """Resolve `--storage.backend auto`; the backend must have what it needs."""
+    backend = storage.get("backend", "auto")
+    if backend == "auto":
+        backend = "redis" if storage.get("redis_url") else "sqlite"
+    storage["backend"] = backend
+    if backend == "redis" and not storage.get("redis_url"):
+        problems.append("--storage.backend: redis needs --storage.redis-url")
+    path = storage.get("path", StorageSection().path)
+    problem = _storage_problem(path) if backend == "sqlite" else None
+    if problem:
+        problems.append(f"--storage.path: {problem}")
 
 
 def _secrets_from(

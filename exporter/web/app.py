@@ -48,11 +48,8 @@ from exporter.web.upkeep import StoreUpkeep, every, stop
 
 def _application(config: Config, access: Access | None) -> web.Application:
     """The bare application: body cap, connection guards and access control."""
-    access = (
-        access
-        if access is not None
-        else Access(BasicAuth(config.web.toolkit.users), config.web.toolkit.headers)
-    )
+    if access is None:
+        access = Access(BasicAuth(config.web.toolkit.users), config.web.toolkit.headers)
     # aiohttp refuses to buffer more than client_max_size: the hook body cap.
     app = web.Application(
         client_max_size=config.web.max_body_bytes,

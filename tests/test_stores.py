@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry
 from exporter import catalogue
 from exporter.config import Config
 from exporter.counting import mapping
-from exporter.counting.ledger import Ledger, limits
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import limits
 from exporter.counting.state import MetricState, Update, Values
 from exporter.ingest.classify import Kind
 from exporter.ingest.events import Entity, Event

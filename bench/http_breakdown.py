@@ -29,7 +29,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import SECRET, UniqueBodies, free_port, listening, machine, post_load
+from bench.common import (
+    SECRET,
+    Running,
+    UniqueBodies,
+    cpu_seconds,
+    free_port,
+    listening,
+    machine,
+    post_load,
+)
 from bench.http_ingest import bare_server
 
 MODES = ("full", "no-ledger", "orjson-only", "floor")
@@ -60,14 +69,14 @@ def serve(mode: str, argv: Sequence[str]) -> int:
 
 
 @contextmanager
-def exporter_mode(mode: str, workdir: Path) -> Iterator[str]:
+def exporter_mode(mode: str, workdir: Path) -> Iterator[Running]:
     port = free_port()
     argv = [sys.executable, "-m", "bench.http_breakdown", "--serve", mode, "--", "serve",
             f"--web.listen-address=127.0.0.1:{port}", f"--storage.path={workdir}",
             "--storage.backend=memory", "--log.level=info",
             "--web.max-body-size=16MiB"]  # fmt: skip
     with listening(argv, port, {**os.environ, "OKTA_HOOK_SECRET": SECRET}) as running:
-        yield running.url
+        yield running
 
 
 def main() -> None:
@@ -81,25 +90,32 @@ def main() -> None:
         sys.exit(serve(args.serve, args.rest))
     bodies = UniqueBodies(50)
     rates: dict[str, list[float]] = {name: [] for name in ("bare", *MODES)}
+    cpu: dict[str, list[float]] = {name: [] for name in rates}  # server CPU s per request
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(args.rounds):
             for name, results in rates.items():
                 workdir = Path(tmp) / f"{name}-{round_no}"
                 server = bare_server() if name == "bare" else exporter_mode(name, workdir)
-                with server as url:
+                with server as running:
+                    before = cpu_seconds(running.pid)
                     result = asyncio.run(
-                        post_load(f"{url}/hooks/okta", bodies, concurrency=16,
+                        post_load(f"{running.url}/hooks/okta", bodies, concurrency=16,
                                   seconds=args.seconds)
                     )  # fmt: skip
+                    cpu[name].append((cpu_seconds(running.pid) - before) / result.requests)
                 results.append(result.rps)
+                used = cpu[name][-1] * 1e6
                 print(f"round {round_no} {name:12}: {result.rps:6.0f} req/s "
-                      f"(errors {result.errors})")  # fmt: skip
+                      f"(errors {result.errors}, server CPU {used:5.0f} us/request)")  # fmt: skip
     bare = statistics.median(rates["bare"])
+    bare_cpu = statistics.median(cpu["bare"])
     print(f"machine: {machine()}")
     for name, values in rates.items():
         rps = statistics.median(values)
+        used = statistics.median(cpu[name])
         print(f"{name:12} median {rps:6.0f} req/s, {1e6 / rps:5.0f} us/request, "
-              f"{rps / bare:.2f} of the bare handler")  # fmt: skip
+              f"{rps / bare:.2f} of the bare handler; server CPU {used * 1e6:5.0f} us/request, "
+              f"bare/this {bare_cpu / used:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

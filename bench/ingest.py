@@ -21,7 +21,9 @@ from prometheus_client import CollectorRegistry
 
 from bench.common import failure_event, machine
 from exporter.config import Config, label_policy
-from exporter.counting.ledger import Ledger, limits
+from exporter.counting.exemplars import Exemplars
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import limits
 from exporter.counting.recent import Recent
 from exporter.counting.state import MetricState
 from exporter.ingest.events import parse_hook_body
@@ -60,6 +62,7 @@ def ours(payloads: list[bytes]) -> float:
         Health(metrics),
         time.time,
         policy=label_policy(config),
+        exemplars=Exemplars(),  # as in the app: the newest event per failure counter
         recent=Recent(),  # as in the app: the /status page's record
     )
 

@@ -65,7 +65,7 @@ def measure_ours(count: int) -> float:
 
     from exporter import catalogue  # noqa: PLC0415
     from exporter.config import Config, LabelsSection  # noqa: PLC0415
-    from exporter.counting.ledger import limits  # noqa: PLC0415
+    from exporter.counting.planner import limits  # noqa: PLC0415
     from exporter.counting.state import MetricState, Update  # noqa: PLC0415
     from exporter.ingest.classify import Kind  # noqa: PLC0415
     from exporter.metrics.exposition import Exposition, negotiate  # noqa: PLC0415

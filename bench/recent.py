@@ -20,7 +20,8 @@ from prometheus_client import CollectorRegistry
 from bench.common import machine
 from bench.ingest import bodies
 from exporter.config import Config, label_policy
-from exporter.counting.ledger import Ledger, Planner, limits
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import Planner, limits
 from exporter.counting.recent import Recent
 from exporter.counting.state import MetricState, Update
 from exporter.ingest.classify import classify

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from exporter import __version__, logs
 from exporter.config import (
@@ -270,7 +270,9 @@ async def _export(store: Store, config: Config, args: argparse.Namespace) -> Non
             for labels, value in sorted(series.items())
         ],
     }
-    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    # As orjson's OPT_INDENT_2 wrote it, but for values of 1e16 and more (1e16, not 1e+16).
+    text = msgspec.json.format(msgspec.json.encode(document), indent=2)
+    sys.stdout.write(text.decode() + "\n")
 
 
 async def _prune(store: Store, config: Config, args: argparse.Namespace) -> None:

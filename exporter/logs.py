@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import orjson
+import msgspec
 
 LEVELS: Final = {
     "debug": logging.DEBUG,
@@ -21,6 +21,16 @@ LEVELS: Final = {
     "warn": logging.WARNING,
     "error": logging.ERROR,
 }
+
+
+# Fields are str, int, float, bool, None and lists of them, which msgspec writes byte for
+# byte as orjson did before it (strings checked for every code point), except floats of
+# 1e16 and more: 1e16 where orjson wrote 1e+16. Other types would differ (no field holds
+# them): str() stands in only for what msgspec cannot write, and it writes bytes as base64,
+# sets as arrays, timedeltas as PT1S and UTC datetimes with Z, where orjson called str()
+# on the first three and wrote +00:00. Integers past 64 bits and dicts with keys not str,
+# which orjson refused (the line was lost), are written.
+_ENCODER: Final = msgspec.json.Encoder(enc_hook=str)
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -66,7 +76,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str).decode()
+        return _ENCODER.encode(line).decode()
 
 
 class TextFormatter(logging.Formatter):
@@ -91,7 +101,7 @@ def _quote(value: object) -> str:
     text = str(value)
     if text and text.isprintable() and not _BREAKS_WORD.search(text):
         return text
-    return _escape(orjson.dumps(text).decode())
+    return _escape(_ENCODER.encode(text).decode())
 
 
 _BREAKS_WORD: Final = re.compile(r'[ "=\\]')

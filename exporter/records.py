@@ -16,24 +16,28 @@ Series = tuple[str, Labels]  # (metric name, label values)
 
 
 class Kind(enum.Enum):
-    """What an event means for the exporter."""
+    """What an event means for the exporter; its value is the `kind` label's."""
 
-    TERMINAL_FAILURE = "terminal"  # Okta will not retry: an admin must act
-    RETRIED_FAILURE = "retried"  # Okta retries by itself; a success may follow
-    SUCCESS = "success"
-    MAPPING_ENDED = "ended"  # the mapping was removed or deactivated: nothing is failing now
-    USERS_IGNORED = "users_ignored"  # Okta skipped some users while pushing the group
-    HOOK_DELIVERY_FAILED = "hook_delivery_failed"  # Okta could not deliver to an event hook
-    IGNORED = "ignored"
+    # value, is_failure, clears_failing ("failing now" ends: a success, or the mapping's end)
+    TERMINAL_FAILURE = "terminal", True, False  # Okta will not retry: an admin must act
+    RETRIED_FAILURE = "retried", True, False  # Okta retries by itself; a success may follow
+    SUCCESS = "success", False, True
+    MAPPING_ENDED = "ended", False, True  # the mapping was removed or deactivated
+    USERS_IGNORED = "users_ignored", False, False  # Okta skipped some users pushing the group
+    HOOK_DELIVERY_FAILED = "hook_delivery_failed", False, False  # Okta could not deliver a hook
+    IGNORED = "ignored", False, False
 
-    @property
-    def is_failure(self) -> bool:
-        return self in (Kind.TERMINAL_FAILURE, Kind.RETRIED_FAILURE)
+    # Plain attributes, set once per member: asked per event, where a property would cost
+    # a Python call.
+    is_failure: bool
+    clears_failing: bool
 
-    @property
-    def clears_failing(self) -> bool:
-        """Whether the event ends its mapping's "failing now" (a success or the mapping's end)."""
-        return self in (Kind.SUCCESS, Kind.MAPPING_ENDED)
+    def __new__(cls, value: str, is_failure: bool, clears_failing: bool) -> Kind:
+        member = object.__new__(cls)
+        member._value_ = value
+        member.is_failure = is_failure
+        member.clears_failing = clears_failing
+        return member
 
 
 # A frozen msgspec Struct, like the Event it comes from: one per event, built cheaply.
@@ -67,3 +71,80 @@ def apply(values: Values, update: Update) -> None:
         current = series.get(labels)
         if current is None or value > current:
             series[labels] = value
+
+
+class _Tally:
+    """Updates that share one `written` tuple: how many, and the one of highest rank."""
+
+    __slots__ = ("count", "rank", "top")
+
+    def __init__(self, update: Update, rank: float) -> None:
+        self.count = 1
+        self.rank = rank
+        self.top = update  # also keeps `written` alive, so its id is not reused meanwhile
+
+
+class Tallies:
+    """Ranked updates held back, to apply later in one step per shape. An optimisation.
+
+    The ledger's planner hands every event with the same labels the same `written`
+    tuple, so updates that share it write the same series: `count` of them add `count` to
+    each counter, and the one of highest `rank` leaves every maximum where all of them
+    would (see `Update.rank`). Holding one costs a dict operation per event instead of
+    one per series and its bookkeeping. Whoever holds updates must `fold` them into the
+    values before reading those, and when `full`.
+
+    Measured with bench.ingest, in one process, alternating (2026-12-04): the metric
+    state holding updates against applying each at once, 149,256 against 114,051
+    events/s; the memory store holding them against applying each at once, see
+    BENCHMARKS.md "In-process ingest". Without both, in-process ingest misses its target
+    (at least 0.50 of `orjson.loads`).
+    """
+
+    __slots__ = ("_held", "_most")
+
+    def __init__(self, most: int = 4096) -> None:
+        self._held: dict[int, _Tally] = {}
+        self._most = most
+
+    def add(self, update: Update, rank: float) -> bool:
+        """Hold an update (of rank `rank`) if its shape is held already; False when not."""
+        tally = self._held.get(id(update.written))
+        if tally is None:
+            return False
+        tally.count += 1
+        if rank > tally.rank:
+            tally.rank = rank
+            tally.top = update
+        return True
+
+    def start(self, update: Update, rank: float) -> None:
+        """Hold an update (of rank `rank`) of a shape not held yet."""
+        self._held[id(update.written)] = _Tally(update, rank)
+
+    @property
+    def full(self) -> bool:
+        """Holding more shapes than it should: fold now, so that memory stays bounded."""
+        return len(self._held) > self._most
+
+    def take(self) -> list[tuple[int, float, Update]]:
+        """Per shape held: how many updates, the highest rank, its update. Holds none after."""
+        held, self._held = self._held, {}
+        return [(tally.count, tally.rank, tally.top) for tally in held.values()]
+
+    def fold(self, values: Values) -> list[tuple[Series, ...]]:
+        """Apply what is held to `values`; returns the shapes it wrote."""
+        taken = self.take()
+        for count, _, update in taken:
+            for name, labels in update.increments:
+                series = values.setdefault(name, {})
+                series[labels] = series.get(labels, 0.0) + count
+            for name, labels, value in update.maxima:
+                series = values.setdefault(name, {})
+                current = series.get(labels)
+                if current is None or value > current:
+                    series[labels] = value
+        return [update.written for _, _, update in taken]
+
+    def __len__(self) -> int:
+        return len(self._held)

@@ -24,13 +24,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 
 MAX_LINES = 400
-# Modules allowed over MAX_LINES until issue 16 item 2 (and the events/ledger
-# splits of item 1) land; each entry names why it is still large.
+# Modules allowed over MAX_LINES until the events split of issue 16 item 1
+# lands; each entry names why it is still large.
 OVERSIZE_ALLOWED = {
-    "counting/state.py": "MetricState, split by issue 16 item 2",
     "ingest/events.py": "decoding split pending (issue 16 item 1)",
-    "counting/ledger.py": "planner/gate/ledger split pending (issue 16 item 1)",
-    "store/sqlite.py": "402 lines; split pending (issue 16 item 1)",
 }
 
 

@@ -210,6 +210,11 @@ def test_exports_in_every_shape_people_keep_them() -> None:
     assert [s.reason for s in parse_export(orjson.dumps(bad_envelope)).skipped] == ["not_log_event"]
 
 
+def test_an_export_nested_past_the_recursion_limit_is_an_invalid_line() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert [s.reason for s in parse_export(deep).skipped] == ["invalid_json"]
+
+
 def test_tables_align_text_left_and_numbers_right() -> None:
     assert format_table(["app", "n"], [["Slack", "7"], ["AWS IAM", "12"]]) == [
         "app       n",

@@ -165,6 +165,7 @@ def test_wrong_field_types_become_empty_values_not_errors(field_values: dict[str
         (1e308, None),
         (253_402_300_800_000, None),
         (float("nan"), None),
+        (10**400, None),  # past float's range: JSON integers decode exactly (see below)
     ],
 )
 def test_timestamps(text: object, expected: float | None) -> None:
@@ -193,6 +194,25 @@ def test_invalid_json_is_a_payload_error_with_one_line() -> None:
     with pytest.raises(PayloadError, match=r"^invalid JSON") as info:
         loads(b'{"data": ')
     assert "\n" not in str(info.value)
+
+
+def test_integers_past_64_bits_decode_exactly_and_cost_no_event() -> None:
+    """msgspec keeps JSON integers exact (orjson, the decoder before it, made them floats
+    and refused those past float's range): the event still counts, without a time."""
+    assert loads(b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
+    item = {"uuid": "u1", "eventType": TERMINAL, "published": 1}
+    text = json.dumps(item).replace('"published": 1', '"published": 1' + "0" * 400)
+    event = parse_log_event(loads(text))
+    assert isinstance(event, Event) and event.uuid == "u1" and event.published is None
+
+
+def test_event_details_nested_past_the_recursion_limit_are_no_details() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    event = parse_workflows_card({"Event ID": "u1", "Event Details": deep})
+    assert isinstance(event, Event) and event.uuid == "u1"
+    # A lone surrogate in the text is not JSON either.
+    assert isinstance(parse_workflows_card({"Event ID": "u1", "Event Details": '"\ud800"'}), Event)
+    assert isinstance(parse_workflows_card({"Event ID": "u1", "Event Details": "\ud800"}), Event)
 
 
 def test_workflows_card_uses_event_details_uuid_and_fields() -> None:

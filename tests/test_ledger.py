@@ -19,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter import catalogue
 from exporter.config import Config, LabelsSection
 from exporter.counting import mapping
-from exporter.counting.ledger import CLEARS_FAILING, Ledger, Planner, clears_failing, limits, plan
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import CLEARS_FAILING, Planner, clears_failing, limits, plan
 from exporter.counting.state import MetricState, Update
 from exporter.ingest.classify import Kind
 from exporter.ingest.events import LATEST_TIME, Entity, Event, parse_hook_body, parse_workflows_card

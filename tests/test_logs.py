@@ -45,6 +45,29 @@ def test_emit_writes_one_json_line_with_the_fields() -> None:
     assert datetime.fromisoformat(parsed["ts"]).tzinfo is not None
 
 
+def test_a_json_line_is_byte_for_byte_what_it_was() -> None:
+    """The line orjson, the encoder before msgspec, wrote for these fields."""
+    record = record_at(1_764_324_000.25)
+    record.fields = {
+        "endpoint": "/hooks/okta",
+        "status": 400,
+        "duration_ms": 1.25,
+        "retry_in_s": 0.1,
+        "ok": False,
+        "delivery_id": None,
+        "reason": 'invalid "JSON"\n\t\x01\\ Zo\xeb \u2028 \U0001f600',
+        "addresses": ["127.0.0.1:9100", "[::1]:9100"],
+        "job": object,  # no JSON type: its str()
+    }
+    assert logs.JsonFormatter().format(record) == (
+        '{"ts":"2025-11-28T10:00:00.250+00:00","level":"info","logger":"x","msg":"m",'
+        '"endpoint":"/hooks/okta","status":400,"duration_ms":1.25,"retry_in_s":0.1,'
+        '"ok":false,"delivery_id":null,'
+        '"reason":"invalid \\"JSON\\"\\n\\t\\u0001\\\\ Zo\xeb \u2028 \U0001f600",'
+        '"addresses":["127.0.0.1:9100","[::1]:9100"],"job":"<class \'object\'>"}'
+    )
+
+
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_both_formats_print_the_same_time_stamp(fmt: str) -> None:
     formatter = logs.JsonFormatter() if fmt == "json" else logs.TextFormatter()

@@ -231,3 +231,12 @@ async def test_dpop_off_for_an_app_that_requires_it_says_to_turn_it_on(
     org.emulator.public_key = rsa_key.public_key()
     with pytest.raises(ApiError, match=r"run with --okta\.dpop=true"):
         await org.client(org.oauth(rsa_key, dpop=False)).get_page(org.first_url())
+
+
+def test_a_token_lifetime_past_floats_range_is_read_as_the_default_hour(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    """msgspec decodes such an integer exactly (orjson refused the whole answer)."""
+    auth = OAuthAuth("https://example.okta.com", CLIENT_ID, rsa_key, clock=lambda: 1000.0)
+    auth._accept({"access_token": "t", "expires_in": 10**400})
+    assert auth._expires == 1000.0 + 3600.0 - 60.0

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from exporter.okta.auth import SswsAuth
-from exporter.okta.client import OktaClient
+from exporter.okta.client import OktaClient, _json, _summary
 from exporter.okta.errors import ApiError, RateLimited, TransientError
 from exporter.okta.ratelimit import RateLimit
 from tests.conftest import NOW
@@ -210,3 +210,9 @@ async def test_one_object_and_errors_that_name_the_api_and_its_scope(
         server.answer = odd
         with pytest.raises(error, match=text):
             await client.get_object(group)
+
+
+def test_a_page_nested_past_the_recursion_limit_is_a_body_not_json() -> None:
+    with pytest.raises(TransientError, match="not JSON"):
+        _json(b"[" * 100_000 + b"]" * 100_000, "https://example.okta.com/api/v1/logs")
+    assert _summary(b"[" * 100_000 + b"]" * 100_000).startswith("[[[")

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from exporter.counting.ledger import plan
+from exporter.counting.planner import plan
 from exporter.counting.state import MetricState
 from exporter.ingest.classify import Kind
 from exporter.ingest.events import parse_log_event

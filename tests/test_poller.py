@@ -713,3 +713,19 @@ async def test_a_next_link_off_the_org_is_refused_before_it_becomes_the_cursor(
     okta.emulator.next_link_origin = None  # the link is fixed: polling goes on from there
     await drain(rig, okta.emulator, okta.time)
     assert rig.failures() == {("Slack", "Engineering", "Ada Admin"): 2.0}
+
+
+def test_a_cursor_encodes_as_stored_cursors_were_written() -> None:
+    """The text orjson, the encoder before msgspec, wrote; and unreadable ones are None."""
+    cursor = Cursor(
+        "https://o.example/api/v1/logs?after=1", "https://o.example", "f1", 1764324000.5, None
+    )
+    text = (
+        '{"next":"https://o.example/api/v1/logs?after=1","org":"https://o.example",'
+        '"filter":"f1","saved_at":1764324000.5,"newest":null}'
+    )
+    assert cursor.encode() == text
+    assert Cursor.decode(text) == cursor
+    assert Cursor.decode(text.replace("1764324000.5", "1" + "0" * 400)) is None
+    assert Cursor.decode("[" * 100_000 + "]" * 100_000) is None
+    assert Cursor.decode("{not json") is None

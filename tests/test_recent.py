@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.counting.ledger import plan
+from exporter.counting.planner import plan
 from exporter.counting.recent import BUCKET, DAY, HOUR, Recent, Seen
 from exporter.counting.state import Update
 from exporter.ingest.classify import Kind, classify

@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry
 from exporter import catalogue
 from exporter.config import MIN_SERIES, Config, LabelsSection
 from exporter.counting import mapping
-from exporter.counting.ledger import Ledger, limits, stored_series
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import limits, stored_series
 from exporter.counting.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
 from exporter.ingest import reasons
 from exporter.ingest.classify import Kind
@@ -192,7 +193,7 @@ def test_unranked_updates_apply_at_once() -> None:
     state.apply(_failure("u0", written, 5.0))
     state.apply(Update("u1", Kind.TERMINAL_FAILURE, written[:1], ((*written[1], 9.0),),
                        written=written))  # fmt: skip
-    assert state._journal == {}
+    assert len(state._held) == 0
     assert state.series(LAST) == {("a", "g"): 9.0}
 
 
@@ -235,7 +236,7 @@ def test_updates_pending_stay_bounded_without_a_scrape() -> None:
     for i in range(5000):  # distinct tuples, as the caps produce them: a bounded backlog
         written = ((FAILURES, ("a", "g", str(i % 7))),)
         state.apply(Update(str(i), Kind.TERMINAL_FAILURE, written, written=written, rank=0.0))
-        assert len(state._journal) <= 4096
+        assert len(state._held) <= 4096
     assert sorted(state.changed(FAILURES, 100)) == [("a", "g", str(i)) for i in range(7)]
 
 

@@ -14,14 +14,15 @@ from prometheus_client import CollectorRegistry
 from exporter import catalogue
 from exporter.config import Config
 from exporter.counting import mapping
-from exporter.counting.ledger import Ledger, limits
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import limits
 from exporter.counting.state import MetricState, Update, Values
 from exporter.ingest.classify import Kind
 from exporter.ingest.events import Entity, Event
 from exporter.metrics.exposition import Exposition, negotiate
 from exporter.metrics.health import Health
 from exporter.metrics.selfmetrics import SelfMetrics
-from exporter.store.base import Store, StoreError
+from exporter.store.base import Lease, Store, StoreError, decode_series, encode_series
 from exporter.store.memory import MemoryStore
 from exporter.store.redis_store import RedisStore
 from exporter.store.sqlite import SqliteStore
@@ -541,3 +542,30 @@ async def test_label_text_mapping_state_of_older_versions_is_dropped_not_a_crash
         assert len(failing_lines(exposition)) == 2
     finally:
         await store.close()
+
+
+def test_series_keys_and_leases_encode_as_the_stored_state_was_written() -> None:
+    """Stored keys (SQLite rows, Redis fields) from earlier versions must still match.
+
+    The expected bytes are what orjson, the encoder before msgspec, wrote for these.
+    """
+    labels = (
+        'Slack "prod"',
+        "Eng\\Ops",
+        "tab\there\nnew\x01\x1f\x7f",
+        "Zo\xeb \u65e5\U0001f600",
+        "\u2028",
+        "",
+    )
+    expected = (
+        b'["okta_group_push_failures_total","Slack \\"prod\\"","Eng\\\\Ops",'
+        b'"tab\\there\\nnew\\u0001\\u001f\x7f","Zo\xc3\xab \xe6\x97\xa5\xf0\x9f\x98\x80",'
+        b'"\xe2\x80\xa8",""]'
+    )
+    key = encode_series("okta_group_push_failures_total", labels)
+    assert key.encode() == expected
+    assert (
+        decode_series(key) == decode_series(expected) == ("okta_group_push_failures_total", labels)
+    )
+    assert Lease("replica-1", 1764324000.125).encode() == '["replica-1",1764324000.125]'
+    assert Lease.decode('["replica-1",1764324000.125]') == Lease("replica-1", 1764324000.125)

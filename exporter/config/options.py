@@ -78,7 +78,8 @@ class Option:
 _SOURCES = ", ".join(SOURCES)
 # The least --labels.max-series: the ledger keeps room for the label sets the series cap
 # folds into (one per metric and closed-label combination: 13 since failure reasons and
-# mapping state, see exporter.counting.ledger.limits), and what is left must fit a failure's series.
+# mapping state, see exporter.counting.planner.limits), and what is left must fit a
+# failure's series.
 MIN_SERIES: Final = 20
 LABEL_OPTIONS: Final[tuple[Option, ...]] = (
     Option(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from exporter import catalogue
-from exporter.counting.state import Series, Update
+from exporter.records import Series, Tallies, Update
 
 LABEL: Final = "event_uuid"
 # The failure counters: an exemplar names one event, and only these count events.
@@ -49,7 +49,12 @@ class Exemplars:
     """The newest event per failure counter series."""
 
     def __init__(self) -> None:
-        self._newest: dict[Series, Exemplar] = {}
+        # (published, uuid) per series: a tuple, not an Exemplar, as this is written for
+        # every counted failure and read only when a series is rendered.
+        self._newest: dict[Series, tuple[float, str]] = {}
+        # The newest update per shape until a read: one dict operation per event instead
+        # of one per counter (records.Tallies, as the metric state does).
+        self._held = Tallies()
 
     def note(self, updates: Iterable[Update], now: float) -> None:
         """Remember the events of counted updates; `now` stands in for a missing time.
@@ -57,24 +62,41 @@ class Exemplars:
         The newest by Okta's published time wins, so an exemplar's timestamp never goes
         back (Prometheus refuses out-of-order exemplars) whatever order events arrive in.
         """
+        held = self._held
         for update in updates:
             if not update.kind.is_failure or len(update.uuid) > MAX_UUID:
                 continue
             published = update.rank if update.rank is not None else now
-            for series in update.increments:
-                if series[0] not in METRICS:
-                    continue
-                held = self._newest.get(series)
-                if held is None or published >= held.published:
-                    self._newest[series] = Exemplar(update.uuid, published)
+            if not update.written:
+                self._remember(published, update)
+            elif not held.add(update, published):
+                held.start(update, published)
+        if held.full:
+            self._fold()
+
+    def _fold(self) -> None:
+        for _, published, update in self._held.take():
+            self._remember(published, update)
+
+    def _remember(self, published: float, update: Update) -> None:
+        newest = self._newest
+        for series in update.increments:
+            if series[0] in METRICS:
+                held = newest.get(series)
+                if held is None or published >= held[0]:
+                    newest[series] = (published, update.uuid)
 
     def get(self, name: str, labels: tuple[str, ...]) -> Exemplar | None:
         """The exemplar of one series, if this process counted an event for it."""
-        return self._newest.get((name, labels))
+        self._fold()
+        held = self._newest.get((name, labels))
+        return None if held is None else Exemplar(held[1], held[0])
 
     def forget(self, name: str, labels: tuple[str, ...]) -> None:
         """Drop a series' exemplar (the series itself was dropped)."""
+        self._fold()
         self._newest.pop((name, labels), None)
 
     def __len__(self) -> int:
+        self._fold()
         return len(self._newest)

@@ -31,7 +31,6 @@ from operator import attrgetter, floordiv, itemgetter
 from typing import Final
 
 from exporter.counting.state import Labels, Update
-from exporter.ingest.classify import Kind
 from exporter.ingest.events import Entity, Event
 
 BUCKET: Final = 60.0  # seconds per counter
@@ -39,11 +38,6 @@ DAY: Final = 86400.0
 HOUR: Final = 3600.0
 MAX_COUNTERS: Final = 500_000  # (mapping, minute) counters in all: about 50 MB at most
 
-# Module constants: an Enum member lookup is slow on Python 3.11.
-_SUCCESS: Final = Kind.SUCCESS
-_ENDED: Final = Kind.MAPPING_ENDED
-_TERMINAL: Final = Kind.TERMINAL_FAILURE
-_RETRIED: Final = Kind.RETRIED_FAILURE
 _KIND = attrgetter("kind")
 _RANK = attrgetter("rank")
 _MAXIMA = attrgetter("maxima")
@@ -96,12 +90,12 @@ class Recent:
         without a time (not the planner's), is passed over.
         """
         kinds = list(map(_KIND, updates))
-        failed = [kind is _TERMINAL or kind is _RETRIED for kind in kinds]
+        failed = [kind.is_failure for kind in kinds]
         if any(failed):
             self._failed(list(compress(events, failed)), list(compress(updates, failed)))
         if not all(failed):
             # A success and the end of a mapping both clear it (exporter/ingest/classify.py).
-            succeeded = [kind is _SUCCESS or kind is _ENDED for kind in kinds]
+            succeeded = [kind.clears_failing for kind in kinds]
             if any(succeeded):
                 self._succeeded(list(compress(updates, succeeded)))
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar
 
 import msgspec
-import orjson
 
 from exporter.ingest.memo import Memo
 
@@ -156,7 +155,10 @@ def parse_timestamp(value: object) -> float | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None
         # Epoch milliseconds are common in exports; seconds are what Prometheus wants.
-        seconds = float(value) / 1000 if value > 1e11 else float(value)
+        try:
+            seconds = float(value) / 1000 if value > 1e11 else float(value)
+        except OverflowError:  # an integer past float's range: see `loads` on big numbers
+            return None
         # Within what an RFC 3339 time can say (NaN fails too): a larger number could
         # not be encoded as a mapping state (exporter/counting/mapping.py) and means nothing.
         return seconds if 0 <= seconds <= LATEST_TIME else None
@@ -317,8 +319,9 @@ _STRING_CONTENT: Final = re.compile(rb'(?:[^"\\]++|\\.)*+', re.DOTALL)
 def json_depth(body: bytes) -> int:
     """How deeply the JSON text nests arrays and objects (brackets inside strings ignored).
 
-    Checked before decoding: orjson accepts 1024 levels, deep enough that repr, logging
-    or re-serialising the result would hit Python's recursion limit (reliability.md s3).
+    Checked before decoding: the decoder accepts as many levels as Python's recursion
+    limit leaves it, deep enough that repr, logging or re-serialising the result would hit
+    that limit (reliability.md s3).
     Linear in the body's length, whatever it holds (an unterminated string ends the scan:
     the decoder refuses the text anyway).
     """
@@ -337,14 +340,25 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
+# The lenient decoder (untyped: dicts, lists, str, int, float, bool, None), as msgspec
+# decodes. Checked against orjson, which this replaced: the same values for every valid
+# document but one kind, and a refusal for every invalid one (invalid UTF-8 anywhere, a
+# lone surrogate escape, control characters in strings, NaN, comments, trailing commas or
+# content, a BOM, an empty body); a duplicate key keeps its last value in both. Integers
+# outside 64 bits are that one kind: msgspec decodes them exactly (up to 4300 digits, then
+# refuses), orjson made them floats and refused those past float's range. Only the reason
+# after "invalid JSON: " is worded differently.
+_DECODER: Final = msgspec.json.Decoder()
+
+
 def loads(body: bytes | str) -> Any:
     """JSON text -> Python value; PayloadError with a one-line reason when it is not JSON."""
     data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     if data.count(b"[") + data.count(b"{") > MAX_DEPTH and json_depth(data) > MAX_DEPTH:
         raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        return _DECODER.decode(data)
+    except msgspec.DecodeError as exc:
         raise PayloadError(f"invalid JSON: {exc}") from None
 
 
@@ -527,8 +541,11 @@ def _event_details(value: object) -> object:
     """`Event Details` arrives as the LogEvent object or as its JSON text."""
     if isinstance(value, str) and value.strip():
         try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
+            return _DECODER.decode(value)
+        # Not JSON, a lone surrogate in the text (orjson refused it too) or nested past what
+        # Python's recursion limit leaves msgspec (orjson refused past 1024 levels): no
+        # details, as before.
+        except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
             return None
     return value if isinstance(value, dict) else None
 

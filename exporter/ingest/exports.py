@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import Final
 
-import orjson
+import msgspec
 
 from exporter.ingest.events import (
     Batch,
@@ -21,6 +22,8 @@ from exporter.ingest.events import (
     parse_hook_envelope,
     parse_log_event,
 )
+
+_DECODER: Final = msgspec.json.Decoder()
 
 
 def _is_envelope(item: object) -> bool:
@@ -38,8 +41,10 @@ def export_items(data: bytes) -> tuple[int, Iterator[object | Skipped]]:
     if not data:
         return 0, iter(())
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        document = _DECODER.decode(data)
+    # Nested past what Python's recursion limit leaves msgspec (orjson, before it, refused
+    # past 1024 levels): not one document either, so read as lines, as invalid JSON is.
+    except (msgspec.DecodeError, RecursionError):
         return data.count(b"\n") + 1, _lines(data)
     items: list[object] = document if isinstance(document, list) else [document]
     return len(items), iter(items)
@@ -50,8 +55,8 @@ def _lines(data: bytes) -> Iterator[object | Skipped]:
         if not line.strip():
             continue
         try:
-            yield orjson.loads(line)
-        except orjson.JSONDecodeError:
+            yield _DECODER.decode(line)
+        except (msgspec.DecodeError, RecursionError):
             yield Skipped("invalid_json")
 
 

@@ -143,15 +143,11 @@ class LabelPolicy:
     def labels(self, event: Event) -> EventLabels:
         """The application, group, actor and event type values of one event."""
         pickers = self._pickers
-        # tuple.__new__: a NamedTuple's own constructor is a Python call, and this runs per event.
-        return tuple.__new__(
-            EventLabels,
-            (
-                pickers["application"](event.application),
-                pickers["group"](event.group),
-                pickers["actor"](event.actor),
-                pickers["event_type"](event.event_type),
-            ),
+        return EventLabels(
+            pickers["application"](event.application),
+            pickers["group"](event.group),
+            pickers["actor"](event.actor),
+            pickers["event_type"](event.event_type),
         )
 
     def mapping(self, event: Event) -> tuple[str, str]:

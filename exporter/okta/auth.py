@@ -24,7 +24,7 @@ from typing import Final, Protocol
 
 import aiohttp
 import jwt
-import orjson
+import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm
 from yarl import URL
@@ -224,8 +224,8 @@ class OAuthAuth:
         except aiohttp.ClientError as exc:
             raise TransientError(f"token endpoint: {_describe(exc)}", AUTH_STATUS) from None
         try:
-            answer = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            answer = msgspec.json.decode(body)
+        except (msgspec.DecodeError, RecursionError):  # RecursionError: see client._json
             answer = {}
         return status, answer if isinstance(answer, dict) else {}, rate
 
@@ -236,7 +236,10 @@ class OAuthAuth:
         # An app without "Require DPoP" answers a DPoP request with a Bearer token.
         dpop_bound = str(answer.get("token_type", "")).lower() == "dpop"
         lifetime = answer.get("expires_in")
-        seconds = float(lifetime) if isinstance(lifetime, int | float) else 3600.0
+        try:
+            seconds = float(lifetime) if isinstance(lifetime, int | float) else 3600.0
+        except OverflowError:  # an integer past float's range (msgspec decodes them exactly)
+            seconds = 3600.0
         self._token = token
         self._scheme = "DPoP" if dpop_bound and self._dpop_key is not None else "Bearer"
         self._expires = self._clock() + max(seconds - EXPIRY_MARGIN, seconds / 2)

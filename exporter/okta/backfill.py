@@ -24,7 +24,8 @@ from typing import Final, TextIO
 from prometheus_client import CollectorRegistry
 
 from exporter.config import Config, PollSince, label_policy
-from exporter.counting.ledger import Ledger, limits
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import limits
 from exporter.counting.state import MetricState
 from exporter.ingest.classify import Kind, classify_event
 from exporter.ingest.events import Batch, Event, parse_log_events

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
-import orjson
+import msgspec
 from multidict import CIMultiDictProxy
 
 from exporter import __version__
@@ -146,8 +146,10 @@ class OktaClient:
 
 def _json(body: bytes, url: str) -> object:
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
+        return msgspec.json.decode(body)
+    # RecursionError: nested past what Python's recursion limit leaves msgspec (orjson,
+    # before it, refused past 1024 levels); not a page this client can read either way.
+    except (msgspec.DecodeError, RecursionError):
         raise TransientError(
             f"{endpoint_of(url).title} answered 200 with a body not JSON", "200"
         ) from None
@@ -167,8 +169,8 @@ def _next_link(headers: CIMultiDictProxy[str]) -> str | None:
 def _summary(body: bytes) -> str:
     """Okta's errorSummary (and errorCode), or the start of the body."""
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        document = msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError):
         return body[:200].decode("utf-8", "replace").strip()
     if isinstance(document, dict) and "errorSummary" in document:
         return f"{document.get('errorCode', '')}: {document['errorSummary']}".strip(": ")

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
-import orjson
+import msgspec
 
 from exporter.config import Config, OktaSection, PollSince
 from exporter.counting.ledger import Ledger
@@ -75,7 +75,7 @@ class Cursor:
     newest: float | None  # published time of the newest event read so far
 
     def encode(self) -> str:
-        return orjson.dumps(
+        return msgspec.json.encode(
             {
                 "next": self.next,
                 "org": self.org,
@@ -89,7 +89,7 @@ class Cursor:
     def decode(cls, text: str) -> Cursor | None:
         """A stored cursor, or None when it is unreadable (then polling starts afresh)."""
         try:
-            doc = orjson.loads(text)
+            doc = msgspec.json.decode(text)
             newest = doc.get("newest")
             return cls(
                 next=str(doc["next"]),
@@ -98,7 +98,19 @@ class Cursor:
                 saved_at=float(doc["saved_at"]),
                 newest=None if newest is None else float(newest),
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        # msgspec.DecodeError is a ValueError only in recent msgspec. OverflowError: an
+        # integer past float's range, which msgspec decodes exactly where orjson refused
+        # the text; RecursionError: text nested past what the recursion limit leaves
+        # msgspec. Unreadable either way.
+        except (
+            msgspec.DecodeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+        ):
             return None
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
-import orjson
+import msgspec
 
 from exporter.records import Labels, Update, Values
 
@@ -119,13 +119,21 @@ class Store(Protocol):
         ...
 
 
+# Series keys are stored (SQLite rows, Redis hash fields): their bytes must never change.
+# msgspec writes strings exactly as orjson did, which wrote these keys before it (checked
+# for every code point: only `"`, `\` and control characters escaped, as \n, \t, ... or
+# \u00XX, the rest as UTF-8); tests/test_stores.py pins an encoding.
+_ENCODER: Final = msgspec.json.Encoder()
+_DECODER: Final = msgspec.json.Decoder()
+
+
 def encode_series(name: str, labels: Labels) -> str:
     """One series as a stable text key: a JSON array of the name and the label values."""
-    return orjson.dumps([name, *labels]).decode()
+    return _ENCODER.encode([name, *labels]).decode()
 
 
 def decode_series(key: str | bytes) -> tuple[str, Labels]:
-    name, *labels = orjson.loads(key)
+    name, *labels = _DECODER.decode(key)
     return name, tuple(labels)
 
 
@@ -154,11 +162,11 @@ class Lease:
         return self.owner in (owner, replacing) or self.expires <= now
 
     def encode(self) -> str:
-        return orjson.dumps([self.owner, self.expires]).decode()
+        return _ENCODER.encode([self.owner, self.expires]).decode()
 
     @classmethod
     def decode(cls, text: str) -> Lease:
-        owner, expires = orjson.loads(text)
+        owner, expires = _DECODER.decode(text)
         return cls(str(owner), float(expires))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from exporter.records import Labels, Update, Values, apply
+from exporter.records import Labels, Tallies, Update, Values, apply
 from exporter.store.base import Lease, Summary, count_series
 
 
@@ -21,6 +21,7 @@ class MemoryStore:
         self._window = dedup_window
         self._seen: dict[str, float] = {}
         self._values: Values = {}
+        self._held = Tallies()  # the metric state's optimisation, for the same reason
         self._meta: dict[str, str] = {}
         self._leases: dict[str, Lease] = {}
 
@@ -48,14 +49,26 @@ class MemoryStore:
         return applied
 
     def _apply(self, updates: Sequence[Update]) -> None:
+        held = self._held
         for update in updates:
-            apply(self._values, update)
+            rank = update.rank
+            if rank is None or not update.written:
+                apply(self._values, update)
+            elif not held.add(update, rank):
+                held.start(update, rank)
+        if held.full:
+            held.fold(self._values)
+
+    def _read(self) -> Values:
+        """The values, with what is held folded in first."""
+        self._held.fold(self._values)
+        return self._values
 
     async def values(self) -> Values:
         return self._copy()
 
     def _copy(self) -> Values:
-        return {name: dict(series) for name, series in self._values.items()}
+        return {name: dict(series) for name, series in self._read().items()}
 
     async def generation(self) -> int:
         return 0  # nobody else writes here
@@ -73,7 +86,7 @@ class MemoryStore:
         """Forget the series that still hold the given value (a newer write keeps them)."""
         dropped = 0
         for name, labels, value in series:
-            held = self._values.get(name, {})
+            held = self._read().get(name, {})
             if held.get(labels) == value:
                 del held[labels]
                 dropped += 1
@@ -97,7 +110,7 @@ class MemoryStore:
 
     async def summary(self) -> Summary:
         oldest = next(iter(self._seen.values()), None)
-        series = count_series(self._values)
+        series = count_series(self._read())
         return Summary("memory", "process memory", series, len(self._seen), oldest, None)
 
     def __len__(self) -> int:

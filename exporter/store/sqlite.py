@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import sqlite3
-import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +30,7 @@ from exporter.store.base import (
     lease_key,
     values_from_rows,
 )
+from exporter.store.private import make_private
 
 DB_FILE: Final = "state.db"
 T = TypeVar("T")
@@ -65,29 +64,6 @@ Pending = tuple[Sequence[Update], float, "asyncio.Future[list[bool]]"]
 
 log = logging.getLogger(__name__)
 WAL_FILES: Final = ("-wal", "-shm")
-
-
-def _make_private(path: Path, mode: int, *, create: bool = False) -> None:
-    """Take from `path` every permission `mode` does not grant, on every open: a file or
-    directory made readable by others before (an older version, a copy, a restore) is
-    tightened, not only a new one. A file that does not exist is created only if `create`.
-    """
-    flags = os.O_RDONLY | (os.O_CREAT if create else 0) | (os.O_DIRECTORY if mode & 0o100 else 0)
-    try:
-        descriptor = os.open(path, flags, mode)
-    except FileNotFoundError:
-        return
-    try:
-        current = stat.S_IMODE(os.fstat(descriptor).st_mode)
-        if current & ~mode:
-            os.fchmod(descriptor, current & mode)
-    except PermissionError:  # not ours (a volume owned by another user): say so, go on
-        log.warning(
-            "cannot make the state private",
-            extra={"fields": {"path": str(path), "mode": oct(mode)}},
-        )
-    finally:
-        os.close(descriptor)
 
 
 class SqliteStore:
@@ -151,9 +127,9 @@ class SqliteStore:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Created private before SQLite touches it: it holds the generated hook secret and
         # the actor-hash key. SQLite gives the -wal and -shm files the same mode.
-        _make_private(self.path.parent, 0o700)
+        make_private(self.path.parent, 0o700)
         for path in (self.path, *(self.path.with_name(self.path.name + s) for s in WAL_FILES)):
-            _make_private(path, 0o600, create=path == self.path)
+            make_private(path, 0o600, create=path == self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
         conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
         conn.execute("PRAGMA journal_mode = WAL")

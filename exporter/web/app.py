@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 
 from exporter.config import Config, label_policy
 from exporter.counting.exemplars import Exemplars
-from exporter.counting.ledger import Ledger, limits
+from exporter.counting.ledger import Ledger
+from exporter.counting.planner import limits
 from exporter.counting.recent import Recent
 from exporter.counting.state import MetricState
 from exporter.metrics.exposition import Exposition, GovernanceCollector

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from exporter.counting import mapping
-from exporter.counting.ledger import failure_reason
+from exporter.counting.planner import failure_reason
 from exporter.counting.recent import DAY, HOUR, Recent, Seen
 from exporter.counting.state import Labels, MetricState
 from exporter.okta.disagreements import MappingState

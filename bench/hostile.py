@@ -20,7 +20,7 @@ from collections.abc import Callable
 import orjson
 
 from bench.common import failure_event, machine
-from exporter.ingest.events import json_depth
+from exporter.ingest.jsontext import json_depth
 
 
 def median_seconds(work: Callable[[], object], rounds: int) -> float:

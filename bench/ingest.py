@@ -26,7 +26,7 @@ from exporter.counting.ledger import Ledger
 from exporter.counting.planner import limits
 from exporter.counting.recent import Recent
 from exporter.counting.state import MetricState
-from exporter.ingest.events import parse_hook_body
+from exporter.ingest.hookbody import parse_hook_body
 from exporter.metrics.exposition import Exposition
 from exporter.metrics.health import Health
 from exporter.metrics.selfmetrics import SelfMetrics

@@ -25,7 +25,8 @@ from exporter.counting.planner import Planner, limits
 from exporter.counting.recent import Recent
 from exporter.counting.state import MetricState, Update
 from exporter.ingest.classify import classify
-from exporter.ingest.events import Event, parse_hook_body
+from exporter.ingest.events import Event
+from exporter.ingest.hookbody import parse_hook_body
 from exporter.metrics.exposition import Exposition
 from exporter.metrics.health import Health
 from exporter.metrics.selfmetrics import SelfMetrics

@@ -13,24 +13,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.ingest import events
+from exporter.ingest import jsontext
 from exporter.ingest.events import (
-    MAX_DEPTH,
     Batch,
     Entity,
     Event,
     PayloadError,
     Skipped,
-    json_depth,
-    loads,
-    parse_hook_body,
     parse_hook_envelope,
     parse_log_event,
     parse_log_events,
     parse_timestamp,
-    parse_workflows_card,
-    parse_workflows_payload,
 )
+from exporter.ingest.hookbody import parse_hook_body
+from exporter.ingest.jsontext import MAX_DEPTH, json_depth, loads
+from exporter.ingest.workflows import parse_workflows_card, parse_workflows_payload
 from tests.conftest import PAYLOADS, payload
 
 TERMINAL = "application.provision.group_push.mapping.update.or.delete.failed.with.error"
@@ -399,7 +396,7 @@ def test_okta_timestamp_shortcut_agrees_with_the_general_pattern(
 
 
 def test_repeated_actor_and_target_texts_are_decoded_once_and_kept_bounded() -> None:
-    from exporter.ingest.events import _Texts  # noqa: PLC0415 - the memo behind the fast path
+    from exporter.ingest.hookbody import _Texts  # noqa: PLC0415 - the memo behind the fast path
 
     decoded: list[bytes] = []
 
@@ -459,8 +456,8 @@ def test_json_depth_reads_each_byte_of_a_hostile_body_at_most_once(
 ) -> None:
     """The scan's spans never overlap: work is linear in the body, not in body x quotes."""
     spans: list[tuple[int, int]] = []
-    monkeypatch.setattr(events, "_STRUCTURE", _ScanSpy(events._STRUCTURE, spans))
-    monkeypatch.setattr(events, "_STRING_CONTENT", _ScanSpy(events._STRING_CONTENT, spans))
+    monkeypatch.setattr(jsontext, "_STRUCTURE", _ScanSpy(jsontext._STRUCTURE, spans))
+    monkeypatch.setattr(jsontext, "_STRING_CONTENT", _ScanSpy(jsontext._STRING_CONTENT, spans))
     assert json_depth(body) == 33
     read = sum(end - start for start, end in spans)
     assert read <= len(body) + 1

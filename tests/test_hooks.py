@@ -17,7 +17,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from exporter.config import Config, StorageSection, WebSection
-from exporter.ingest import events
+from exporter.ingest import hookbody, jsontext
 from exporter.store.memory import MemoryStore
 from exporter.web import hooks
 from exporter.web.app import make_app
@@ -323,7 +323,7 @@ async def test_health_probes_are_answered_while_a_large_body_is_decoded(
 ) -> None:
     """A body past THREAD_PARSE_BYTES is decoded on a worker thread: the loop stays free."""
     decoding, release, decoded = threading.Event(), threading.Event(), threading.Event()
-    decode = events.loads
+    decode = jsontext.loads
 
     def slow_loads(body: bytes | str) -> Any:
         decoding.set()
@@ -357,7 +357,7 @@ async def test_small_bodies_are_decoded_on_the_event_loop(
 ) -> None:
     """Okta's few-KB deliveries pay no thread handoff."""
     threads: list[str] = []
-    decode = events.parse_hook_body
+    decode = hookbody.parse_hook_body
 
     def spy(body: bytes) -> Any:
         threads.append(threading.current_thread().name)

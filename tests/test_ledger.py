@@ -23,8 +23,10 @@ from exporter.counting.ledger import Ledger
 from exporter.counting.planner import CLEARS_FAILING, Planner, clears_failing, limits, plan
 from exporter.counting.state import MetricState, Update
 from exporter.ingest.classify import Kind
-from exporter.ingest.events import LATEST_TIME, Entity, Event, parse_hook_body, parse_workflows_card
+from exporter.ingest.events import LATEST_TIME, Entity, Event
+from exporter.ingest.hookbody import parse_hook_body
 from exporter.ingest.labels import HASH_LENGTH, Filter, LabelPolicy
+from exporter.ingest.workflows import parse_workflows_card
 from exporter.metrics.exposition import Exposition, GovernanceCollector, mapping_families, negotiate
 from exporter.metrics.health import Health
 from exporter.metrics.selfmetrics import SelfMetrics

@@ -20,12 +20,12 @@ from exporter.ingest.events import (
     Event,
     PayloadError,
     Skipped,
-    loads,
     parse_hook_envelope,
     parse_log_event,
-    parse_workflows_payload,
 )
+from exporter.ingest.jsontext import loads
 from exporter.ingest.labels import clean
+from exporter.ingest.workflows import parse_workflows_payload
 from exporter.metrics.exposition import StateCollector
 from exporter.metrics.health import Health
 from exporter.metrics.selfmetrics import SelfMetrics

@@ -10,15 +10,12 @@ number, and a missing field becomes `unknown` instead of an error.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
-
-from exporter.ingest.memo import Memo
 
 UNKNOWN: Final = "unknown"
 T = TypeVar("T")
@@ -111,7 +108,7 @@ class Batch:
 # --- small lenient readers -------------------------------------------------------------
 
 
-def _text(value: object) -> str:
+def as_text(value: object) -> str:
     """A field as text: strings as they are, numbers and booleans printed, anything else ""."""
     if isinstance(value, str):
         return value
@@ -123,11 +120,11 @@ def _text(value: object) -> str:
 
 
 # Okta's camelCase names for an actor or target, and the same as the card's folded keys.
-_ENTITY_KEYS: Final = ("id", "type", "alternateId", "displayName")
-_CARD_ENTITY_KEYS: Final = ("id", "type", "alternateid", "displayname")
+ENTITY_KEYS: Final = ("id", "type", "alternateId", "displayName")
+CARD_ENTITY_KEYS: Final = ("id", "type", "alternateid", "displayname")
 
 
-def _obj(value: object) -> Mapping[str, Any]:
+def as_object(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -135,7 +132,7 @@ def _obj(value: object) -> Mapping[str, Any]:
 LATEST_TIME: Final = 253_402_300_799.0
 
 
-def _epoch(published: datetime | None) -> float | None:
+def epoch_seconds(published: datetime | None) -> float | None:
     """A decoded RFC 3339 time as epoch seconds; one without an offset is UTC."""
     if published is None:
         return None
@@ -175,7 +172,7 @@ def parse_timestamp(value: object) -> float | None:
         # RFC 3339 as msgspec reads it (the space form and nanoseconds too), so that the
         # hook decoder's typed fast path, which reads `published` with msgspec, and this
         # agree on every text.
-        return _epoch(msgspec.convert(value.strip(), datetime))
+        return epoch_seconds(msgspec.convert(value.strip(), datetime))
     except msgspec.ValidationError:
         return None
 
@@ -193,21 +190,21 @@ def _okta_second(text: str) -> int | None:
         return None
 
 
-def parse_entity(value: object, names: tuple[str, str, str, str] = _ENTITY_KEYS) -> Entity:
+def parse_entity(value: object, names: tuple[str, str, str, str] = ENTITY_KEYS) -> Entity:
     """An actor or target object; `names` are its id, type, alternate id and display name keys."""
-    obj = _obj(value)
+    obj = as_object(value)
     if not obj:
         return NO_ENTITY
     id_key, type_key, alternate_key, display_key = names
     return Entity(
-        id=_text(obj.get(id_key)),
-        type=_text(obj.get(type_key)),
-        alternate_id=_text(obj.get(alternate_key)),
-        display_name=_text(obj.get(display_key)),
+        id=as_text(obj.get(id_key)),
+        type=as_text(obj.get(type_key)),
+        alternate_id=as_text(obj.get(alternate_key)),
+        display_name=as_text(obj.get(display_key)),
     )
 
 
-def _pick_targets(targets: Sequence[Entity]) -> tuple[Entity, Entity, Entity]:
+def pick_targets(targets: Sequence[Entity]) -> tuple[Entity, Entity, Entity]:
     """The application, group and mapping among an event's targets (NO_ENTITY if absent).
 
     By type, the first of each; an application or group without a type is recognised by
@@ -244,16 +241,16 @@ def parse_log_event(value: object) -> Event | Skipped:
     if not isinstance(value, dict):
         return Skipped("not_object")
     raw_targets = value.get("target")
-    outcome = _obj(value.get("outcome"))
-    return _event(
-        _text(value.get("uuid")),
-        _text(value.get("eventType")),
+    outcome = as_object(value.get("outcome"))
+    return make_event(
+        as_text(value.get("uuid")),
+        as_text(value.get("eventType")),
         parse_timestamp(value.get("published")),
-        _text(outcome.get("result")),
-        _text(outcome.get("reason")),
-        _text(value.get("displayMessage")),
+        as_text(outcome.get("result")),
+        as_text(outcome.get("reason")),
+        as_text(value.get("displayMessage")),
         parse_entity(value.get("actor")),
-        _pick_targets(
+        pick_targets(
             [parse_entity(t) for t in raw_targets if isinstance(t, dict)]
             if isinstance(raw_targets, list)
             else ()
@@ -261,7 +258,7 @@ def parse_log_event(value: object) -> Event | Skipped:
     )
 
 
-def _event(  # noqa: PLR0917 - positional on purpose: once per event
+def make_event(  # noqa: PLR0917 - positional on purpose: once per event
     uuid: str,
     event_type: str,
     published: float | None,
@@ -292,7 +289,7 @@ def _event(  # noqa: PLR0917 - positional on purpose: once per event
     )
 
 
-def _collect(
+def collect(
     items: Sequence[T], parse: Callable[[T], Event | Skipped]
 ) -> tuple[tuple[Event, ...], tuple[Skipped, ...]]:
     events: list[Event] = []
@@ -304,62 +301,6 @@ def _collect(
         else:
             skipped.append(parsed)
     return tuple(events), tuple(skipped)
-
-
-MAX_DEPTH: Final = 32  # Okta's LogEvents nest about 6 deep
-# The depth scan reads each byte once: outside strings it searches for the next quote or
-# bracket; at a quote it matches the string's content from there, possessively (no
-# backtracking), and goes on after it. A regex that matches whole strings and is retried
-# from every quote re-reads the rest of an unterminated string from each one: quadratic
-# (issue 15: 20 KB took 1.7 s).
-_STRUCTURE: Final = re.compile(rb'["\[\]{}]')
-_STRING_CONTENT: Final = re.compile(rb'(?:[^"\\]++|\\.)*+', re.DOTALL)
-
-
-def json_depth(body: bytes) -> int:
-    """How deeply the JSON text nests arrays and objects (brackets inside strings ignored).
-
-    Checked before decoding: the decoder accepts as many levels as Python's recursion
-    limit leaves it, deep enough that repr, logging or re-serialising the result would hit
-    that limit (reliability.md s3).
-    Linear in the body's length, whatever it holds (an unterminated string ends the scan:
-    the decoder refuses the text anyway).
-    """
-    depth = deepest = position = 0
-    while (found := _STRUCTURE.search(body, position)) is not None:
-        char = body[found.start()]
-        position = found.end()
-        if char == 0x22:  # "
-            content = _STRING_CONTENT.match(body, position)  # matches, if only ""
-            position = (content.end() if content else position) + 1
-        elif char in (0x5B, 0x7B):  # [ {
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-# The lenient decoder (untyped: dicts, lists, str, int, float, bool, None), as msgspec
-# decodes. Checked against orjson, which this replaced: the same values for every valid
-# document but one kind, and a refusal for every invalid one (invalid UTF-8 anywhere, a
-# lone surrogate escape, control characters in strings, NaN, comments, trailing commas or
-# content, a BOM, an empty body); a duplicate key keeps its last value in both. Integers
-# outside 64 bits are that one kind: msgspec decodes them exactly (up to 4300 digits, then
-# refuses), orjson made them floats and refused those past float's range. Only the reason
-# after "invalid JSON: " is worded differently.
-_DECODER: Final = msgspec.json.Decoder()
-
-
-def loads(body: bytes | str) -> Any:
-    """JSON text -> Python value; PayloadError with a one-line reason when it is not JSON."""
-    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and json_depth(data) > MAX_DEPTH:
-        raise PayloadError(f"JSON nested deeper than {MAX_DEPTH} levels")
-    try:
-        return _DECODER.decode(data)
-    except msgspec.DecodeError as exc:
-        raise PayloadError(f"invalid JSON: {exc}") from None
 
 
 # --- event hook envelopes ----------------------------------------------------------------
@@ -374,7 +315,7 @@ def parse_hook_envelope(document: object) -> Batch:
     """
     if not isinstance(document, dict):
         raise PayloadError("not an Okta event hook envelope: the body is not a JSON object")
-    _check_envelope_type(document.get("eventType"))
+    check_envelope_type(document.get("eventType"))
     data = document.get("data")
     if not isinstance(data, dict):
         raise PayloadError("not an Okta event hook envelope: 'data' is missing or not an object")
@@ -383,124 +324,15 @@ def parse_hook_envelope(document: object) -> Batch:
         raise PayloadError(
             "not an Okta event hook envelope: 'data.events' is missing or not a list"
         )
-    events, skipped = _collect(items, parse_log_event)
-    return Batch(events=events, skipped=skipped, delivery_id=_text(document.get("eventId")))
+    events, skipped = collect(items, parse_log_event)
+    return Batch(events=events, skipped=skipped, delivery_id=as_text(document.get("eventId")))
 
 
-def _check_envelope_type(envelope_type: object) -> None:
+def check_envelope_type(envelope_type: object) -> None:
     if envelope_type is not None and envelope_type != HOOK_ENVELOPE_TYPE:
         raise PayloadError(
             f"not an Okta event hook envelope: eventType must be {HOOK_ENVELOPE_TYPE!r}"
         )
-
-
-# --- the fast path for hook bodies: decode only the fields the exporter reads -------------
-#
-# msgspec decodes a body straight into these structs and skips every other field without
-# building it: a few times cheaper than decoding the whole document, then walking it
-# (BENCHMARKS.md, "Ingest"). A body that does not fit them (a field of another type, an
-# item that is not an object, invalid JSON, nesting past Python's recursion limit) goes
-# the lenient way above, which decides as it always has. Nothing decoded here is nested
-# more than four levels, so no later repr, log or re-serialisation can recurse deeply.
-
-
-# Attributes are spelled as Okta spells the fields: msgspec maps JSON keys to them as they
-# are. A field of another type than these expect takes the lenient path.
-class _Outcome(msgspec.Struct):
-    result: str | None = None
-    reason: str | None = None
-
-
-_NULL: Final = msgspec.Raw(b"null")
-
-
-class _Texts(Generic[T]):
-    """A JSON text's decoded value, remembered per text.
-
-    An org's events name the same few actors and application/group pairs over and over,
-    so an event's `actor` and `target` are kept as JSON text by the decoder and decoded
-    here once per distinct text: the events that share it share the same Entity objects.
-    Bounded in entries (when full, it starts over) and in the length of a text it keeps.
-    A text that does not decode raises DecodeError, which sends the whole body the
-    lenient way.
-    """
-
-    def __init__(self, decode: Callable[[bytes], T], size: int = 1024, longest: int = 2048):
-        self._decode = decode
-        self._longest = longest
-        self._memo: Memo[bytes, T] = Memo(size)
-
-    def __call__(self, raw: msgspec.Raw) -> T:
-        text = bytes(raw)
-        found = self._memo.get(text)
-        if found is None:
-            found = self._decode(text)
-            if len(text) <= self._longest:
-                self._memo.put(text, found)
-        return found
-
-
-# Entities decode as text: Okta sends their fields as strings; a null or a number there
-# fails the decoder, and the body goes the lenient way.
-_ACTOR_DECODER: Final = msgspec.json.Decoder(Entity | None)
-_TARGETS_DECODER: Final = msgspec.json.Decoder(list[Entity] | None)
-_ACTORS: Final = _Texts(lambda text: _ACTOR_DECODER.decode(text) or NO_ENTITY)
-_TARGETS: Final = _Texts(lambda text: _pick_targets(_TARGETS_DECODER.decode(text) or ()))
-
-
-class _LogEvent(msgspec.Struct):
-    uuid: str | None = None
-    eventType: str | None = None
-    # msgspec reads RFC 3339 times in C; any other text fails the decoder, and the body
-    # goes the lenient way (parse_timestamp).
-    published: datetime | None = None
-    displayMessage: str | None = None
-    actor: msgspec.Raw = _NULL  # see _Texts
-    outcome: _Outcome | None = None
-    target: msgspec.Raw = _NULL
-
-    def event(self) -> Event | Skipped:
-        # Every field is a str or None here, so `or ""` stands in for `_text`.
-        outcome = self.outcome or _NO_OUTCOME
-        return _event(
-            self.uuid or "",
-            self.eventType or "",
-            _epoch(self.published),
-            outcome.result or "",
-            outcome.reason or "",
-            self.displayMessage or "",
-            _ACTORS(self.actor),
-            _TARGETS(self.target),
-        )
-
-
-class _Data(msgspec.Struct):
-    events: list[_LogEvent]
-
-
-class _Envelope(msgspec.Struct):
-    data: _Data
-    eventType: str | None = None
-    eventId: str | None = None
-
-
-_NO_OUTCOME: Final = _Outcome()
-_HOOK_DECODER: Final = msgspec.json.Decoder(_Envelope)
-
-
-def parse_hook_body(body: bytes) -> Batch:
-    """An event hook delivery's body -> a Batch: `parse_hook_envelope(loads(body))`, faster."""
-    try:
-        if not body.isascii():
-            # msgspec checks UTF-8 only in the strings it reads: text that is not UTF-8
-            # anywhere makes the body not JSON, as the lenient way says (400).
-            body.decode("utf-8")
-        envelope = _HOOK_DECODER.decode(body)
-        _check_envelope_type(envelope.eventType)
-        events, skipped = _collect(envelope.data.events, _LogEvent.event)
-    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-        return parse_hook_envelope(loads(body))
-    return Batch(events, skipped, delivery_id=_text(envelope.eventId))
 
 
 # --- raw LogEvents: System Log pages, NDJSON, JSON arrays -------------------------------
@@ -508,103 +340,5 @@ def parse_hook_body(body: bytes) -> Batch:
 
 def parse_log_events(items: Sequence[object]) -> Batch:
     """A System Log API page (a JSON array of LogEvents) -> a Batch."""
-    events, skipped = _collect(items, parse_log_event)
+    events, skipped = collect(items, parse_log_event)
     return Batch(events=events, skipped=skipped)
-
-
-# --- Okta Workflows "Group Push Failed" card -----------------------------------------------
-
-# The Workflows card only fires for the one hook-eligible group-push type (research/okta.md
-# section 1.5), so a card that does not name its type is that type.
-WORKFLOWS_DEFAULT_TYPE: Final = (
-    "application.provision.group_push.mapping.update.or.delete.failed.with.error"
-)
-
-_KEY_NOISE = re.compile(r"[\s_\-]+")
-
-
-def _norm_key(key: str) -> str:
-    return _KEY_NOISE.sub("", key).lower()
-
-
-def _normalized(value: object) -> dict[str, Any]:
-    """An object with its keys folded: case, spaces, underscores and hyphens ignored."""
-    return {_norm_key(k): v for k, v in _obj(value).items()} if isinstance(value, dict) else {}
-
-
-def _card_entity(value: object) -> Entity:
-    """A card's {"ID", "Type", "Alternate ID", "Display Name"} object, keys folded."""
-    return parse_entity(_normalized(value), _CARD_ENTITY_KEYS)
-
-
-def _event_details(value: object) -> object:
-    """`Event Details` arrives as the LogEvent object or as its JSON text."""
-    if isinstance(value, str) and value.strip():
-        try:
-            return _DECODER.decode(value)
-        # Not JSON, a lone surrogate in the text (orjson refused it too) or nested past what
-        # Python's recursion limit leaves msgspec (orjson refused past 1024 levels): no
-        # details, as before.
-        except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
-            return None
-    return value if isinstance(value, dict) else None
-
-
-def _or(first: Entity, second: Entity) -> Entity:
-    return first if first != NO_ENTITY else second
-
-
-def parse_workflows_card(value: object) -> Event | Skipped:
-    """One "Group Push Failed" card output, as a flow forwards it, -> an Event.
-
-    The raw LogEvent in `Event Details` wins where it has a field (its `uuid` is the dedup
-    key, the same one the hook and the System Log carry); the card's own fields fill the
-    rest, with `Event ID` as the key when there are no details.
-    """
-    if not isinstance(value, dict):
-        return Skipped("not_object")
-    card = _normalized(value)
-    details = parse_log_event(_event_details(card.get("eventdetails")))
-    from_card = Event(
-        uuid=_text(card.get("eventid")).strip(),
-        event_type=_text(card.get("eventtype")).strip() or WORKFLOWS_DEFAULT_TYPE,
-        published=parse_timestamp(card.get("dateandtime")),
-        outcome="",
-        reason="",
-        message=_text(card.get("message")),
-        actor=_card_entity(card.get("actor")),
-        application=_card_entity(card.get("oktaapplication")),
-        group=_card_entity(card.get("group")),
-        mapping=_card_entity(card.get("grouppushmapping")),
-    )
-    if isinstance(details, Skipped):
-        return from_card if from_card.uuid else Skipped("missing_uuid")
-    return Event(
-        uuid=details.uuid,
-        event_type=details.event_type or from_card.event_type,
-        published=details.published if details.published is not None else from_card.published,
-        outcome=details.outcome,
-        reason=details.reason,
-        message=details.message or from_card.message,
-        actor=_or(details.actor, from_card.actor),
-        application=_or(details.application, from_card.application),
-        group=_or(details.group, from_card.group),
-        mapping=_or(details.mapping, from_card.mapping),
-    )
-
-
-def parse_workflows_payload(document: object) -> Batch:
-    """A Workflows POST body: one card object, or a list of them."""
-    if isinstance(document, dict):
-        items: list[object] = [document]
-    elif isinstance(document, list):
-        items = document
-    else:
-        raise PayloadError("not a Workflows payload: expected a JSON object or a list of objects")
-    events, skipped = _collect(items, parse_workflows_card)
-    without = sum(
-        1
-        for item in items
-        if isinstance(item, dict) and _event_details(_normalized(item).get("eventdetails")) is None
-    )
-    return Batch(events=events, skipped=skipped, without_details=without)

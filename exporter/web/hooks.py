@@ -17,13 +17,10 @@ from typing import Final
 from aiohttp import web
 
 from exporter import logs
-from exporter.ingest.events import (
-    Batch,
-    PayloadError,
-    loads,
-    parse_hook_body,
-    parse_workflows_payload,
-)
+from exporter.ingest.events import Batch, PayloadError
+from exporter.ingest.hookbody import parse_hook_body
+from exporter.ingest.jsontext import loads
+from exporter.ingest.workflows import parse_workflows_payload
 from exporter.store.base import StoreError
 from exporter.store.hooksecret import matches
 from exporter.web.appkeys import AUTH, CONFIG, LEDGER, SELF_METRICS

@@ -19,16 +19,11 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from exporter.ingest.events import (
-        Batch,
-        PayloadError,
-        loads,
-        parse_hook_body,
-        parse_hook_envelope,
-        parse_log_events,
-        parse_workflows_payload,
-    )
+    from exporter.ingest.events import Batch, PayloadError, parse_hook_envelope, parse_log_events
+    from exporter.ingest.hookbody import parse_hook_body
+    from exporter.ingest.jsontext import loads
     from exporter.ingest.labels import clean
+    from exporter.ingest.workflows import parse_workflows_payload
 
 
 def hook_body(data: bytes) -> None:

@@ -332,8 +332,7 @@ def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool
     with transaction(conn):
         known = _known(conn, [update.uuid for updates, _, _ in group for update in updates])
         seen: list[tuple[str, float]] = []
-        increments: dict[Series, int] = {}
-        maxima: dict[Series, float] = {}
+        new: list[Update] = []
         for updates, now, _ in group:
             applied: list[bool] = []
             for update in updates:
@@ -341,17 +340,27 @@ def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool
                 if is_new:
                     known.add(update.uuid)  # a redelivery later in the same group is old
                     seen.append((update.uuid, now))
-                    for series in update.increments:
-                        increments[series] = increments.get(series, 0) + 1
-                    for name, labels, value in update.maxima:
-                        if value > maxima.get((name, labels), -math.inf):
-                            maxima[(name, labels)] = value
+                    new.append(update)
                 applied.append(is_new)
             results.append(applied)
+        increments, maxima = summed(new)
         conn.executemany(_INSERT_SEEN, seen)
         conn.executemany(_ADD, [(encode_series(*s), n) for s, n in increments.items()])
         conn.executemany(_RAISE, [(encode_series(*s), v) for s, v in maxima.items()])
     return results
+
+
+def summed(updates: Sequence[Update]) -> tuple[dict[Series, int], dict[Series, float]]:
+    """What `updates` do together: each series' increments added up, its maxima kept."""
+    increments: dict[Series, int] = {}
+    maxima: dict[Series, float] = {}
+    for update in updates:
+        for series in update.increments:
+            increments[series] = increments.get(series, 0) + 1
+        for name, labels, value in update.maxima:
+            if value > maxima.get((name, labels), -math.inf):
+                maxima[(name, labels)] = value
+    return increments, maxima
 
 
 def _known(conn: sqlite3.Connection, uuids: Sequence[str]) -> set[str]:

@@ -1,0 +1,97 @@
+"""Where one SQLite group commit's time goes: the steps of the store's `_write`, timed apart.
+
+Groups of 16 deliveries of 50 distinct events (as bench/durability.py's 50-event case
+makes them when 16 connections post at once), written to a fresh state.db with the
+store's own connection, pragmas and statements; each step of `_write` is timed on its
+own: the look-up of known uuids, summing the group in Python, the `seen` inserts, the two
+series upserts, and the COMMIT (WAL write and fsync). The fsync of a 4 KiB write to the
+same directory is timed alone for scale.
+
+Usage: python -m bench.sqlite_group [--groups 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import machine
+from bench.ingest import bodies
+from exporter.config import Config, label_policy
+from exporter.counting.planner import Planner
+from exporter.ingest.classify import classify
+from exporter.ingest.hookbody import parse_hook_body
+from exporter.records import Update
+from exporter.store import sqlite
+from exporter.store.base import encode_series
+
+DELIVERIES = 16
+
+
+def planned_groups(groups: int) -> list[list[Update]]:
+    planner = Planner(label_policy(Config()))
+    deliveries = [
+        [planner(e, classify(e.event_type, e.outcome), 0.0) for e in parse_hook_body(b).events]
+        for b in bodies(groups * DELIVERIES * 50, 50)
+    ]
+    return [
+        [u for delivery in deliveries[g * DELIVERIES : (g + 1) * DELIVERIES] for u in delivery]
+        for g in range(groups)
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--groups", type=int, default=60)
+    args = parser.parse_args()
+    groups = planned_groups(args.groups)
+    steps: dict[str, list[float]] = {
+        k: [] for k in ("known uuids", "sum", "insert seen", "upserts", "commit", "total")
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        store = sqlite.SqliteStore(Path(tmp))
+        await store.open()
+        conn = store._connection()
+        for group in groups:
+            t0 = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            sqlite._known(conn, [u.uuid for u in group])
+            t1 = time.perf_counter()
+            increments, maxima = sqlite.summed(group)
+            t2 = time.perf_counter()
+            conn.executemany(sqlite._INSERT_SEEN, [(u.uuid, 1.0) for u in group])
+            t3 = time.perf_counter()
+            added = [(encode_series(*s), n) for s, n in increments.items()]
+            raised = [(encode_series(*s), v) for s, v in maxima.items()]
+            conn.executemany(sqlite._ADD, added)
+            conn.executemany(sqlite._RAISE, raised)
+            t4 = time.perf_counter()
+            conn.execute("COMMIT")
+            t5 = time.perf_counter()
+            for name, start, end in (("known uuids", t0, t1), ("sum", t1, t2),
+                                     ("insert seen", t2, t3), ("upserts", t3, t4),
+                                     ("commit", t4, t5), ("total", t0, t5)):  # fmt: skip
+                steps[name].append(end - start)
+        await store.close()
+        fsyncs = []
+        descriptor = os.open(Path(tmp) / "fsync.probe", os.O_CREAT | os.O_WRONLY, 0o600)
+        for _ in range(200):
+            os.write(descriptor, b"x" * 4096)
+            started = time.perf_counter()
+            os.fsync(descriptor)
+            fsyncs.append(time.perf_counter() - started)
+        os.close(descriptor)
+    print(f"machine: {machine()}")
+    print(f"{args.groups} groups of {DELIVERIES} x 50 events; medians per group:")
+    for name, times in steps.items():
+        print(f"  {name:12} {statistics.median(times) * 1000:6.2f} ms")
+    print(f"fsync of a 4 KiB write alone: {statistics.median(fsyncs) * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -18,25 +18,33 @@ Series = tuple[str, Labels]  # (metric name, label values)
 class Kind(enum.Enum):
     """What an event means for the exporter; its value is the `kind` label's."""
 
-    # value, is_failure, clears_failing ("failing now" ends: a success, or the mapping's end)
-    TERMINAL_FAILURE = "terminal", True, False  # Okta will not retry: an admin must act
-    RETRIED_FAILURE = "retried", True, False  # Okta retries by itself; a success may follow
-    SUCCESS = "success", False, True
-    MAPPING_ENDED = "ended", False, True  # the mapping was removed or deactivated
-    USERS_IGNORED = "users_ignored", False, False  # Okta skipped some users pushing the group
-    HOOK_DELIVERY_FAILED = "hook_delivery_failed", False, False  # Okta could not deliver a hook
-    IGNORED = "ignored", False, False
+    # value, then what differs from the defaults of `__new__`
+    TERMINAL_FAILURE = "terminal", True  # a failure Okta will not retry: an admin must act
+    RETRIED_FAILURE = "retried", True  # a failure Okta retries by itself
+    SUCCESS = "success", False, True  # clears "failing now"
+    MAPPING_ENDED = "ended", False, True  # removed or deactivated: clears "failing now"
+    USERS_IGNORED = "users_ignored"  # Okta skipped some users while pushing the group
+    HOOK_DELIVERY_FAILED = "hook_delivery_failed"  # Okta could not deliver to an event hook
+    IGNORED = "ignored", False, False, False  # not group push: not counted at all
 
-    # Plain attributes, set once per member: asked per event, where a property would cost
-    # a Python call.
+    # Plain attributes, set once per member: asked per event, where a property or a
+    # member lookup (`Kind.IGNORED`, about 130 ns on Python 3.11) costs a Python call.
     is_failure: bool
     clears_failing: bool
+    counted: bool
 
-    def __new__(cls, value: str, is_failure: bool, clears_failing: bool) -> Kind:
+    def __new__(
+        cls,
+        value: str,
+        is_failure: bool = False,
+        clears_failing: bool = False,
+        counted: bool = True,
+    ) -> Kind:
         member = object.__new__(cls)
         member._value_ = value
         member.is_failure = is_failure
         member.clears_failing = clears_failing
+        member.counted = counted
         return member
 
 
@@ -94,10 +102,10 @@ class Tallies:
     one per series and its bookkeeping. Whoever holds updates must `fold` them into the
     values before reading those, and when `full`.
 
-    Measured (BENCHMARKS.md, "Every target, re-measured"): the ledger costs 3.16 us an
-    event with it and 5.68 without it in the metric state and the memory store
-    (`python -m bench.ledger_parts`); without it in-process ingest would fall from 0.45
-    to about 0.33 of `orjson.loads` (target 0.50).
+    Measured (BENCHMARKS.md, "Every target, re-measured"): the ledger costs 2.82 us an
+    event with it and 5.50 without it in the metric state and the memory store
+    (`python -m bench.ledger_parts`); without it in-process ingest would fall from about
+    0.5 to 0.34 of `orjson.loads` (target 0.50).
     """
 
     __slots__ = ("_held", "_most")

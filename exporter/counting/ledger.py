@@ -146,7 +146,7 @@ class Ledger:
                 planner = self._planner
                 kinds = [classify(event.event_type, event.outcome) for event in events]
                 for event, kind in zip(events, kinds, strict=True):
-                    if kind is not Kind.IGNORED:  # appended one by one: `finally` releases
+                    if kind.counted:  # appended one by one: `finally` releases
                         update = planner(event, kind, now)
                         updates.append(update)
                         if update.reserved or update.overflow:
@@ -156,7 +156,7 @@ class Ledger:
                     count = kinds.count(kind)
                     if count:
                         self._metrics.event_received(source, kind.value, count)
-                        if kind is not Kind.IGNORED and not kind.is_failure:
+                        if kind.counted and not kind.is_failure:
                             others += count
                 new = await self._commit(updates, now)
                 self._state.apply_all(new)
@@ -217,7 +217,7 @@ class Ledger:
         if self._recent is None:
             return
         # `updates` holds one update per event that is not ignored, in order.
-        planned = [e for e, kind in zip(events, kinds, strict=True) if kind is not Kind.IGNORED]
+        planned = [e for e, kind in zip(events, kinds, strict=True) if kind.counted]
         if new is not updates:
             fresh = {id(update) for update in new}
             planned = [e for e, u in zip(planned, updates, strict=True) if id(u) in fresh]

@@ -120,7 +120,7 @@ class Tallies:
         if tally is None:
             return False
         tally.count += 1
-        if rank > tally.rank:
+        if rank >= tally.rank:  # of equal ranks the later, as if applied in turn
             tally.rank = rank
             tally.top = update
         return True
@@ -136,6 +136,8 @@ class Tallies:
 
     def take(self) -> list[tuple[int, float, Update]]:
         """Per shape held: how many updates, the highest rank, its update. Holds none after."""
+        if not self._held:
+            return []
         held, self._held = self._held, {}
         return [(tally.count, tally.rank, tally.top) for tally in held.values()]
 

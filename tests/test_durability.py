@@ -146,7 +146,7 @@ def test_two_replicas_sharing_redis_count_exactly_once(tmp_path: Path) -> None:
             racing = list(pool.map(both_at_once, envelopes[80:]))
         assert {s for pair in split + racing for s in pair} == {204}
         want = {k: float(v) for k, v in expected.items()}
-        wait_until(lambda: scrape(one) == want and scrape(two) == want, 15, "identical totals")
+        wait_until(lambda: scrape(one) == want and scrape(two) == want, 60, "identical totals")
     finally:
         one.stop()
         two.stop()

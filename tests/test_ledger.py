@@ -20,7 +20,7 @@ from exporter import catalogue
 from exporter.config import Config, LabelsSection
 from exporter.counting import mapping
 from exporter.counting.ledger import Ledger
-from exporter.counting.planner import CLEARS_FAILING, Planner, clears_failing, limits, plan
+from exporter.counting.planner import Planner, limits, plan
 from exporter.counting.state import MetricState, Update
 from exporter.ingest.classify import Kind
 from exporter.ingest.events import LATEST_TIME, Entity, Event
@@ -129,12 +129,13 @@ async def test_recorded_counts_failures_and_hook_delivery_failures_apart(
 
 
 def test_clearing_failing_now_is_one_predicate_over_kinds() -> None:
-    """Every kind in CLEARS_FAILING plans like a success; every failure kind sets failing."""
+    """Every kind that clears "failing now" (a success, the end of a mapping: issue 14,
+    section 1) plans like a success; every failure kind sets failing."""
+    assert {kind for kind in Kind if kind.clears_failing} == {Kind.SUCCESS, Kind.MAPPING_ENDED}
     for kind in Kind:
         update = plan(event("a"), kind, NOW)
         state = dict(((name, labels), value) for name, labels, value in update.maxima)
-        if clears_failing(kind):
-            assert kind in CLEARS_FAILING
+        if kind.clears_failing:
             assert mapping.decode(state[mapping.STATE_SERIES, IDS]) == (100.0, False)
         elif kind.is_failure:
             assert mapping.decode(state[mapping.STATE_SERIES, IDS]) == (100.0, True)

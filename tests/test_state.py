@@ -13,7 +13,7 @@ from exporter import catalogue
 from exporter.config import MIN_SERIES, Config, LabelsSection
 from exporter.counting import mapping
 from exporter.counting.ledger import Ledger
-from exporter.counting.planner import limits, stored_series
+from exporter.counting.planner import limits, plan, propose, stored_series
 from exporter.counting.state import SERIES_CAP, Admitted, Labels, MetricState, Update, Values
 from exporter.ingest import reasons
 from exporter.ingest.classify import Kind
@@ -77,12 +77,22 @@ def distinct(state: MetricState, label: str) -> set[str]:
     return values
 
 
+def a_failure() -> Event:
+    app = Entity("0oa1", "AppInstance", "app", "App")
+    return Event("u", TERMINAL, 1.0, "FAILURE", "", "", Entity(), app, Entity("00g1", "UserGroup"))
+
+
 def test_the_floor_of_the_series_cap_leaves_room_for_a_failure() -> None:
     kept = limits(Config(labels=LabelsSection(max_series=MIN_SERIES))).reserve
     # failures 1, by kind 2, reasons 8, users ignored 1; the mapping's names, last failure
     # and state 1 each
     assert kept == 15
-    assert MIN_SERIES - kept >= 5  # the series of one failure event
+    assert MIN_SERIES - kept >= len(propose(a_failure(), Kind.TERMINAL_FAILURE))  # 6
+
+
+def test_the_floor_of_the_series_cap_counts_a_first_failure_without_folding() -> None:
+    update = plan(a_failure(), Kind.TERMINAL_FAILURE, 1.0, state=capped(max_series=MIN_SERIES))
+    assert update.overflow == ()
 
 
 def test_new_values_beyond_the_cap_become_other_and_are_counted() -> None:

@@ -82,15 +82,15 @@ class Exemplars:
         newest = self._newest
         for series in update.increments:
             if series[0] in METRICS:
-                held = newest.get(series)
-                if held is None or published >= held[0]:
+                current = newest.get(series)
+                if current is None or published >= current[0]:
                     newest[series] = (published, update.uuid)
 
     def get(self, name: str, labels: tuple[str, ...]) -> Exemplar | None:
         """The exemplar of one series, if this process counted an event for it."""
         self._fold()
-        held = self._newest.get((name, labels))
-        return None if held is None else Exemplar(held[1], held[0])
+        newest = self._newest.get((name, labels))
+        return None if newest is None else Exemplar(newest[1], newest[0])
 
     def forget(self, name: str, labels: tuple[str, ...]) -> None:
         """Drop a series' exemplar (the series itself was dropped)."""

@@ -1,8 +1,4 @@
-"""The gate between batches in flight and series expiry.
-
-Batches share it from planning to commit; series expiry holds it alone, so a series is
-never dropped from the store while a commit that counts it is in flight.
-"""
+"""The gate between batches in flight and series expiry (see `Gate`)."""
 
 from __future__ import annotations
 

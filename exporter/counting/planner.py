@@ -27,22 +27,13 @@ CLOSED_LABELS: Final = {
     "kind": sum(1 for kind in Kind if kind.is_failure),
     "reason": len(REASONS),
 }
-# The kinds after which a mapping is not failing now: a push that worked, and the kinds that
-# end a mapping (issue 14, section 1). This set alone decides it; such an event writes only
-# its mapping's state and names (`propose`).
-CLEARS_FAILING: Final = frozenset(kind for kind in Kind if kind.clears_failing)
-
-
-def clears_failing(kind: Kind) -> bool:
-    """Whether an event of `kind` ends its mapping's "failing now" (see CLEARS_FAILING)."""
-    return kind.clears_failing
 
 
 def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> tuple[Series, ...]:
     """The series a failure, clearing or users-ignored event writes, before the caps. Pure.
 
     A failure: its three counters, then (the maxima) its mapping's names, last-failure time
-    and state. An event that clears a mapping (`clears_failing`: a success, the end of a
+    and state. An event that clears a mapping (`Kind.clears_failing`: a success, the end of a
     mapping) writes only the names and the state. Users ignored by a push count on their
     mapping's own counter. Mapping-level series are keyed by the Okta ids
     (exporter/counting/mapping.py); the names series carries the label values the counters get.
@@ -52,7 +43,7 @@ def propose(event: Event, kind: Kind, policy: LabelPolicy = DEFAULT_POLICY) -> t
         return ((_USERS_IGNORED_SERIES, (application, group)),)
     pair = (mapping.key(event.application, application), mapping.key(event.group, group))
     names = (_NAMES, (*pair, application, group))
-    if clears_failing(kind):
+    if kind.clears_failing:
         return (names, (_STATE, pair))
     _, _, actor, event_type = policy.labels(event)
     # `reason` is a closed set (exporter/ingest/reasons.py); `application` is governed as anywhere.

@@ -80,9 +80,6 @@ class MetricState:
                 return self.caps.admit(series)
         return None
 
-    def reserve(self, series: Iterable[Series]) -> None:
-        self.caps.reserve(series)
-
     def release(self, series: Iterable[Series]) -> None:
         self.caps.release(series)
 
@@ -132,7 +129,8 @@ class MetricState:
         return True
 
     def _fold(self) -> None:
-        """Apply the held updates. Every reader of `_values` calls this first."""
+        """Apply the held updates. Every reader of the values calls this first (the caps'
+        checks need not: a held update's series are all live already)."""
         if not self._held:
             return
         shapes = self._held.fold(self._values)

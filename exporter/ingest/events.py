@@ -35,9 +35,9 @@ class PayloadError(ValueError):
 
 
 # Entity and Event are frozen msgspec Structs rather than frozen dataclasses: every
-# event builds several, and a Struct is built about ten times faster (BENCHMARKS.md,
-# "Ingest"); both are immutable, compare by value and hash alike. `rename` lets the fast
-# hook decoder below build an Entity straight from Okta's camelCase object.
+# event builds several, and a Struct is built about ten times faster; both are immutable,
+# compare by value and hash alike. `rename` lets the fast hook decoder
+# (ingest/hookbody.py) build an Entity straight from Okta's camelCase object.
 class Entity(
     msgspec.Struct,
     frozen=True,
@@ -154,7 +154,8 @@ def parse_timestamp(value: object) -> float | None:
         # Epoch milliseconds are common in exports; seconds are what Prometheus wants.
         try:
             seconds = float(value) / 1000 if value > 1e11 else float(value)
-        except OverflowError:  # an integer past float's range: see `loads` on big numbers
+        except OverflowError:  # an integer past float's range (ingest/jsontext.py decodes
+            # big integers exactly)
             return None
         # Within what an RFC 3339 time can say (NaN fails too): a larger number could
         # not be encoded as a mapping state (exporter/counting/mapping.py) and means nothing.

@@ -1,7 +1,8 @@
 """JSON text to Python values, leniently, with a guard on nesting depth. Pure.
 
-The lenient decoder serves every body the fast hook decoder (ingest/hookbody.py) does not
-fit, Workflows cards, exported files and Okta's API answers.
+The lenient decoder serves the hook bodies the fast decoder (ingest/hookbody.py) does not
+fit and the Workflows bodies, which any holder of the hook secret can send; its `DECODER`
+also reads a card's `Event Details` text (ingest/workflows.py).
 """
 
 from __future__ import annotations

@@ -84,11 +84,12 @@ class MemoryStore:
 
     async def drop(self, series: Sequence[tuple[str, Labels, float]]) -> int:
         """Forget the series that still hold the given value (a newer write keeps them)."""
+        values = self._read()
         dropped = 0
         for name, labels, value in series:
-            held = self._read().get(name, {})
-            if held.get(labels) == value:
-                del held[labels]
+            current = values.get(name, {})
+            if current.get(labels) == value:
+                del current[labels]
                 dropped += 1
         return dropped
 

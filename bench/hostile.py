@@ -1,8 +1,10 @@
 """The depth scan on hostile and on ordinary bodies (issue 15, item 1).
 
 Hostile: `[` x 33, then one unterminated string of escaped quotes, the body that made the
-old scan quadratic; sizes from 20 KB to the default --web.max-body-size. Ordinary: 50-event
-hook bodies, where the scan runs whenever a body takes the lenient decoder. Each prints
+old scan quadratic; sizes from 20 KB to the default --web.max-body-size, with the largest
+body decoded on the event loop (exporter/web/hooks.py THREAD_PARSE_BYTES) among them.
+Ordinary: 50-event hook bodies, where the scan runs whenever a body takes the lenient
+decoder. Each prints
 the median of `--rounds` timings of `json_depth` and, for scale, of `orjson.loads` on a
 valid body of the same size.
 
@@ -21,6 +23,7 @@ import orjson
 
 from bench.common import failure_event, machine
 from exporter.ingest.jsontext import json_depth
+from exporter.web.hooks import THREAD_PARSE_BYTES
 
 
 def median_seconds(work: Callable[[], object], rounds: int) -> float:
@@ -37,7 +40,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     rounds = parser.parse_args().rounds
     print(machine())
-    for size in (20_000, 160_000, 4 * 1024 * 1024):
+    for size in (20_000, 160_000, THREAD_PARSE_BYTES, 4 * 1024 * 1024):
         hostile = b"[" * 33 + b'"' + b'\\"' * ((size - 34) // 2)
         valid = orjson.dumps(["x" * (size - 6)])
         scan = median_seconds(functools.partial(json_depth, hostile), rounds)

@@ -28,7 +28,7 @@ class Kind(enum.Enum):
     IGNORED = "ignored", False, False, False  # not group push: not counted at all
 
     # Plain attributes, set once per member: asked per event, where a property or a
-    # member lookup (`Kind.IGNORED`, about 130 ns on Python 3.11) costs a Python call.
+    # member lookup (`Kind.IGNORED`, a descriptor on Python 3.11) costs a Python call.
     is_failure: bool
     clears_failing: bool
     counted: bool
@@ -114,9 +114,17 @@ class Tallies:
         self._held: dict[int, _Tally] = {}
         self._most = most
 
+    def hold(self, update: Update, rank: float) -> bool:
+        """Hold an update (of rank `rank`); False when it has no shape (apply it now)."""
+        if not update.written:
+            return False
+        if not self.add(update, rank):
+            self.start(update, rank)
+        return True
+
     def add(self, update: Update, rank: float) -> bool:
         """Hold an update (of rank `rank`) if its shape is held already; False when not."""
-        tally = self._held.get(id(update.written))
+        tally = self._held.get(id(update.written)) if update.written else None
         if tally is None:
             return False
         tally.count += 1
@@ -126,7 +134,8 @@ class Tallies:
         return True
 
     def start(self, update: Update, rank: float) -> None:
-        """Hold an update (of rank `rank`) of a shape not held yet."""
+        """Hold an update (of rank `rank`) of a shape not held yet (`written` not empty:
+        every empty tuple is the same object)."""
         self._held[id(update.written)] = _Tally(update, rank)
 
     @property

@@ -67,10 +67,8 @@ class Exemplars:
             if not update.kind.is_failure or len(update.uuid) > MAX_UUID:
                 continue
             published = update.rank if update.rank is not None else now
-            if not update.written:
+            if not held.hold(update, published):
                 self._remember(published, update)
-            elif not held.add(update, published):
-                held.start(update, published)
         if held.full:
             self._fold()
 

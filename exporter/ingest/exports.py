@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Final
-
-import msgspec
 
 from exporter.ingest.events import (
     Batch,
@@ -22,8 +19,7 @@ from exporter.ingest.events import (
     parse_hook_envelope,
     parse_log_event,
 )
-
-_DECODER: Final = msgspec.json.Decoder()
+from exporter.ingest.jsontext import DECODER, NOT_JSON
 
 
 def _is_envelope(item: object) -> bool:
@@ -41,10 +37,8 @@ def export_items(data: bytes) -> tuple[int, Iterator[object | Skipped]]:
     if not data:
         return 0, iter(())
     try:
-        document = _DECODER.decode(data)
-    # Nested past what Python's recursion limit leaves msgspec (orjson, before it, refused
-    # past 1024 levels): not one document either, so read as lines, as invalid JSON is.
-    except (msgspec.DecodeError, RecursionError):
+        document = DECODER.decode(data)
+    except NOT_JSON:  # not one document: read as lines
         return data.count(b"\n") + 1, _lines(data)
     items: list[object] = document if isinstance(document, list) else [document]
     return len(items), iter(items)
@@ -55,8 +49,8 @@ def _lines(data: bytes) -> Iterator[object | Skipped]:
         if not line.strip():
             continue
         try:
-            yield _DECODER.decode(line)
-        except (msgspec.DecodeError, RecursionError):
+            yield DECODER.decode(line)
+        except NOT_JSON:
             yield Skipped("invalid_json")
 
 

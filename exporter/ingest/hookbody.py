@@ -22,7 +22,7 @@ from exporter.ingest.events import (
     parse_hook_envelope,
     pick_targets,
 )
-from exporter.ingest.jsontext import loads
+from exporter.ingest.jsontext import NOT_JSON, loads
 from exporter.ingest.memo import Memo
 
 T = TypeVar("T")
@@ -130,6 +130,6 @@ def parse_hook_body(body: bytes) -> Batch:
         envelope = _HOOK_DECODER.decode(body)
         check_envelope_type(envelope.eventType)
         events, skipped = collect(envelope.data.events, _LogEvent.event)
-    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+    except (*NOT_JSON, UnicodeDecodeError):
         return parse_hook_envelope(loads(body))
     return Batch(events, skipped, delivery_id=as_text(envelope.eventId))

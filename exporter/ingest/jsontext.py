@@ -57,6 +57,11 @@ def json_depth(body: bytes) -> int:
 # refuses), orjson made them floats and refused those past float's range. Only the reason
 # after "invalid JSON: " is worded differently.
 DECODER: Final = msgspec.json.Decoder()
+# What decoding a text that is not JSON this exporter can read raises: msgspec's own error,
+# and RecursionError for a text nested past what Python's recursion limit leaves msgspec
+# (orjson, before it, refused past 1024 levels). `loads` checks the depth first; a decoder
+# of Okta's API answers or of export files catches both.
+NOT_JSON: Final = (msgspec.DecodeError, RecursionError)
 
 
 def loads(body: bytes | str) -> Any:

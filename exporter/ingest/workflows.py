@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-import msgspec
-
 from exporter.ingest.events import (
     CARD_ENTITY_KEYS,
     NO_ENTITY,
@@ -22,7 +20,7 @@ from exporter.ingest.events import (
     parse_log_event,
     parse_timestamp,
 )
-from exporter.ingest.jsontext import DECODER
+from exporter.ingest.jsontext import DECODER, NOT_JSON
 
 # The Workflows card only fires for the one hook-eligible group-push type (research/okta.md
 # section 1.5), so a card that does not name its type is that type.
@@ -52,10 +50,8 @@ def _event_details(value: object) -> object:
     if isinstance(value, str) and value.strip():
         try:
             return DECODER.decode(value)
-        # Not JSON, a lone surrogate in the text (orjson refused it too) or nested past what
-        # Python's recursion limit leaves msgspec (orjson refused past 1024 levels): no
-        # details, as before.
-        except (msgspec.DecodeError, UnicodeEncodeError, RecursionError):
+        # Not JSON, or a lone surrogate in the text (orjson refused it too): no details.
+        except (*NOT_JSON, UnicodeEncodeError):
             return None
     return value if isinstance(value, dict) else None
 

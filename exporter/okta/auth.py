@@ -24,13 +24,13 @@ from typing import Final, Protocol
 
 import aiohttp
 import jwt
-import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm
 from yarl import URL
 
 from exporter.config import Config
 from exporter.config.privatekey import CURVES, PrivateKey, load_private_key
+from exporter.ingest.jsontext import DECODER, NOT_JSON
 from exporter.okta.errors import ApiError, OktaError, RateLimited, TransientError
 from exporter.okta.ratelimit import RateLimit
 
@@ -224,8 +224,8 @@ class OAuthAuth:
         except aiohttp.ClientError as exc:
             raise TransientError(f"token endpoint: {_describe(exc)}", AUTH_STATUS) from None
         try:
-            answer = msgspec.json.decode(body)
-        except (msgspec.DecodeError, RecursionError):  # RecursionError: see client._json
+            answer = DECODER.decode(body)
+        except NOT_JSON:
             answer = {}
         return status, answer if isinstance(answer, dict) else {}, rate
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
-import msgspec
 from multidict import CIMultiDictProxy
 
 from exporter import __version__
 from exporter.config import Config
+from exporter.ingest.jsontext import DECODER, NOT_JSON
 from exporter.okta.auth import SCOPE, Auth, make_auth
 from exporter.okta.endpoints import Endpoint, endpoint_of
 from exporter.okta.errors import ApiError, OktaError, RateLimited, TransientError
@@ -146,10 +146,8 @@ class OktaClient:
 
 def _json(body: bytes, url: str) -> object:
     try:
-        return msgspec.json.decode(body)
-    # RecursionError: nested past what Python's recursion limit leaves msgspec (orjson,
-    # before it, refused past 1024 levels); not a page this client can read either way.
-    except (msgspec.DecodeError, RecursionError):
+        return DECODER.decode(body)
+    except NOT_JSON:
         raise TransientError(
             f"{endpoint_of(url).title} answered 200 with a body not JSON", "200"
         ) from None
@@ -169,8 +167,8 @@ def _next_link(headers: CIMultiDictProxy[str]) -> str | None:
 def _summary(body: bytes) -> str:
     """Okta's errorSummary (and errorCode), or the start of the body."""
     try:
-        document = msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):
+        document = DECODER.decode(body)
+    except NOT_JSON:
         return body[:200].decode("utf-8", "replace").strip()
     if isinstance(document, dict) and "errorSummary" in document:
         return f"{document.get('errorCode', '')}: {document['errorSummary']}".strip(": ")

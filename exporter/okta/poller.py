@@ -37,6 +37,7 @@ import msgspec
 from exporter.config import Config, OktaSection, PollSince
 from exporter.counting.ledger import Ledger
 from exporter.ingest.events import parse_log_events
+from exporter.ingest.jsontext import DECODER, NOT_JSON
 from exporter.metrics.selfmetrics import SelfMetrics
 from exporter.okta import endpoints
 from exporter.okta.client import OktaClient, Page, make_client
@@ -89,7 +90,7 @@ class Cursor:
     def decode(cls, text: str) -> Cursor | None:
         """A stored cursor, or None when it is unreadable (then polling starts afresh)."""
         try:
-            doc = msgspec.json.decode(text)
+            doc = DECODER.decode(text)
             newest = doc.get("newest")
             return cls(
                 next=str(doc["next"]),
@@ -98,19 +99,9 @@ class Cursor:
                 saved_at=float(doc["saved_at"]),
                 newest=None if newest is None else float(newest),
             )
-        # msgspec.DecodeError is a ValueError only in recent msgspec. OverflowError: an
-        # integer past float's range, which msgspec decodes exactly where orjson refused
-        # the text; RecursionError: text nested past what the recursion limit leaves
-        # msgspec. Unreadable either way.
-        except (
-            msgspec.DecodeError,
-            KeyError,
-            TypeError,
-            ValueError,
-            AttributeError,
-            OverflowError,
-            RecursionError,
-        ):
+        # OverflowError: an integer past float's range, which msgspec decodes exactly
+        # where orjson refused the text. Unreadable either way.
+        except (*NOT_JSON, KeyError, TypeError, ValueError, AttributeError, OverflowError):
             return None
 
 

@@ -51,11 +51,8 @@ class MemoryStore:
     def _apply(self, updates: Sequence[Update]) -> None:
         held = self._held
         for update in updates:
-            rank = update.rank
-            if rank is None or not update.written:
+            if update.rank is None or not held.hold(update, update.rank):
                 apply(self._values, update)
-            elif not held.add(update, rank):
-                held.start(update, rank)
         if held.full:
             held.fold(self._values)
 

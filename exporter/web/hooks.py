@@ -28,10 +28,10 @@ from exporter.web.appkeys import AUTH, CONFIG, LEDGER, SELF_METRICS
 CHALLENGE_HEADER: Final = "x-okta-verification-challenge"
 MAX_CHALLENGE_LENGTH: Final = 1024
 # Bodies larger than this are decoded on a worker thread: a 4 MiB body the lenient decoder
-# reads takes tens of milliseconds (a hostile one 42 ms, BENCHMARKS.md "Hostile bodies"),
+# reads takes tens of milliseconds (a hostile one 45 ms, BENCHMARKS.md "Hostile bodies"),
 # which the event loop spends answering probes, scrapes and other deliveries instead. Up
-# to 1 MiB (about 10 ms at worst) stays on the loop: Okta's deliveries (50 events are
-# about 90 KB) would pay a thread handoff that costs more than their decoding.
+# to 1 MiB (a hostile one 18 ms at worst) stays on the loop: Okta's deliveries (50 events
+# are about 90 KB) would pay a thread handoff that costs more than their decoding.
 THREAD_PARSE_BYTES: Final = 1024 * 1024
 log = logging.getLogger(__name__)
 

@@ -89,9 +89,13 @@ def exporter(workdir: Path, *flags: str) -> Iterator[Running]:
 
 
 def failure_event(app: int = 0, group: int = 0) -> dict[str, object]:
-    """A ~2 KB synthetic terminal failure with a fresh uuid."""
+    """A ~2 KB synthetic terminal failure with a fresh uuid.
+
+    Time-based (version 1), as Okta's are: the uuids of Okta's own examples and of real
+    System Log events hold the event's `published` time (tests/payloads/SOURCES.md).
+    """
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": str(uuid.uuid1()),
         "published": "2026-11-28T10:00:00.000Z",
         "eventType": TERMINAL,
         "version": "0",

@@ -4,7 +4,9 @@ Groups of 16 deliveries of 50 distinct events (as bench/durability.py's 50-event
 makes them when 16 connections post at once), written to a fresh state.db with the
 store's own connection, pragmas and statements; each step of `_write` is timed on its
 own: the look-up of known uuids, summing the group in Python, the `seen` inserts, the two
-series upserts, and the COMMIT (WAL write and fsync). The fsync of a 4 KiB write to the
+series upserts, and the COMMIT (WAL write and fsync); and, beside them, the group summed
+one update at a time, as the store did before it summed per shape. The uuids are
+time-based, as Okta's are (bench/common.py). The fsync of a 4 KiB write to the
 same directory is timed alone for scale.
 
 Usage: python -m bench.sqlite_group [--groups 60]
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import statistics
 import tempfile
@@ -45,13 +48,34 @@ def planned_groups(groups: int) -> list[list[Update]]:
     ]
 
 
+def sum_by_update(updates: list[Update]) -> None:
+    """`sqlite.summed` as it was before it summed per shape: every update's series."""
+    increments: dict[object, int] = {}
+    maxima: dict[object, float] = {}
+    for update in updates:
+        for series in update.increments:
+            increments[series] = increments.get(series, 0) + 1
+        for name, labels, value in update.maxima:
+            if value > maxima.get((name, labels), -math.inf):
+                maxima[(name, labels)] = value
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--groups", type=int, default=60)
     args = parser.parse_args()
     groups = planned_groups(args.groups)
     steps: dict[str, list[float]] = {
-        k: [] for k in ("known uuids", "sum", "insert seen", "upserts", "commit", "total")
+        k: []
+        for k in (
+            "known uuids",
+            "sum",
+            "insert seen",
+            "upserts",
+            "commit",
+            "total",
+            "sum by update",
+        )
     }
     with tempfile.TemporaryDirectory() as tmp:
         store = sqlite.SqliteStore(Path(tmp))
@@ -73,6 +97,9 @@ async def main() -> None:
             t4 = time.perf_counter()
             conn.execute("COMMIT")
             t5 = time.perf_counter()
+            t6 = time.perf_counter()
+            sum_by_update(group)  # the baseline for "sum": each update's series one by one
+            steps["sum by update"].append(time.perf_counter() - t6)
             for name, start, end in (("known uuids", t0, t1), ("sum", t1, t2),
                                      ("insert seen", t2, t3), ("upserts", t3, t4),
                                      ("commit", t4, t5), ("total", t0, t5)):  # fmt: skip

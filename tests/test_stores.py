@@ -569,3 +569,30 @@ def test_series_keys_and_leases_encode_as_the_stored_state_was_written() -> None
     )
     assert Lease("replica-1", 1764324000.125).encode() == '["replica-1",1764324000.125]'
     assert Lease.decode('["replica-1",1764324000.125]') == Lease("replica-1", 1764324000.125)
+
+
+def test_sqlite_sums_a_group_per_shape_as_event_by_event_would() -> None:
+    """`summed` folds updates of one shape (the planner's shared `written`) in one step:
+    counters add every update, maxima keep the latest event's, as applying each would."""
+    from exporter.counting.planner import Planner  # noqa: PLC0415
+    from exporter.ingest.classify import classify  # noqa: PLC0415
+    from exporter.ingest.labels import DEFAULT_POLICY  # noqa: PLC0415
+    from exporter.records import apply  # noqa: PLC0415
+    from exporter.store.sqlite import summed  # noqa: PLC0415
+
+    planner = Planner(DEFAULT_POLICY)
+    events = [
+        push_event(f"u{i}", published=float(i * 37 % 11), app=f"app{i % 3}", group="Eng",
+                   failed=i % 4 != 0)
+        for i in range(40)
+    ]  # fmt: skip
+    updates = [planner(e, classify(e.event_type, e.outcome), 0.0) for e in events]
+    updates.append(update("loose", app="app0", published=99.0))  # no shape: applied alone
+    increments, maxima = summed(updates)
+    one_by_one: Values = {}
+    for each in updates:
+        apply(one_by_one, each)
+    assert {(name, labels): value for (name, labels), value in increments.items()} | {
+        (name, labels): value for (name, labels), value in maxima.items()
+    } == {(name, labels): v for name, series in one_by_one.items() for labels, v in series.items()}
+    assert max(increments.values()) > 1  # shapes were shared

@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
-from exporter.records import Labels, Series, Update, Values
+from exporter.records import Labels, Series, Tallies, Update, Values
 from exporter.store.base import (
     Lease,
     StoreError,
@@ -351,12 +351,20 @@ def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool
 
 
 def summed(updates: Sequence[Update]) -> tuple[dict[Series, int], dict[Series, float]]:
-    """What `updates` do together: each series' increments added up, its maxima kept."""
+    """What `updates` do together: each series' increments added up, its maxima kept.
+
+    Updates of one shape are summed once per shape (records.Tallies): this runs on the
+    store's thread with the GIL, so every microsecond here is one the event loop waits
+    (BENCHMARKS.md, "Durable state").
+    """
     increments: dict[Series, int] = {}
     maxima: dict[Series, float] = {}
-    for update in updates:
+    held = Tallies(most=len(updates))
+    shapes = [(1, u) for u in updates if u.rank is None or not held.hold(u, u.rank)]
+    shapes.extend((count, update) for count, _, update in held.take())
+    for count, update in shapes:
         for series in update.increments:
-            increments[series] = increments.get(series, 0) + 1
+            increments[series] = increments.get(series, 0) + count
         for name, labels, value in update.maxima:
             if value > maxima.get((name, labels), -math.inf):
                 maxima[(name, labels)] = value

@@ -5,7 +5,8 @@ makes them when 16 connections post at once), written to a fresh state.db with t
 store's own connection, pragmas and statements; each step of `_write` is timed on its
 own: the look-up of known uuids, summing the group in Python, the `seen` inserts, the two
 series upserts, and the COMMIT (WAL write and fsync); and, beside them, the group summed
-one update at a time, as the store did before it summed per shape. The uuids are
+one update at a time, and the `seen` rows inserted with `executemany` (into a twin table),
+as the store did before. The uuids are
 time-based, as Okta's are (bench/common.py). The fsync of a 4 KiB write to the
 same directory is timed alone for scale.
 
@@ -30,7 +31,7 @@ from exporter.counting.planner import Planner
 from exporter.ingest.classify import classify
 from exporter.ingest.hookbody import parse_hook_body
 from exporter.records import Update
-from exporter.store import sqlite
+from exporter.store import sqlite, sqlitegroup
 from exporter.store.base import encode_series
 
 DELIVERIES = 16
@@ -75,31 +76,47 @@ async def main() -> None:
             "commit",
             "total",
             "sum by update",
+            "insert seen, executemany",
         )
     }
     with tempfile.TemporaryDirectory() as tmp:
         store = sqlite.SqliteStore(Path(tmp))
         await store.open()
         conn = store._connection()
+        # The baseline for "insert seen": the same rows, one statement step each, into a
+        # table made as `seen` is.
+        conn.execute(
+            "CREATE TABLE seen_baseline (uuid TEXT PRIMARY KEY, seen_at REAL NOT NULL)"
+            " WITHOUT ROWID"
+        )
+        conn.execute("CREATE INDEX seen_baseline_by_time ON seen_baseline (seen_at)")
         for group in groups:
             t0 = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")
-            sqlite._known(conn, [u.uuid for u in group])
+            sqlitegroup.known(conn, [u.uuid for u in group])
             t1 = time.perf_counter()
-            increments, maxima = sqlite.summed(group)
+            increments, maxima = sqlitegroup.summed(group)
             t2 = time.perf_counter()
-            conn.executemany(sqlite._INSERT_SEEN, [(u.uuid, 1.0) for u in group])
+            sqlitegroup.insert_rows(conn, sqlitegroup.INSERT_SEEN, [(u.uuid, 1.0) for u in group])
             t3 = time.perf_counter()
             added = [(encode_series(*s), n) for s, n in increments.items()]
             raised = [(encode_series(*s), v) for s, v in maxima.items()]
-            conn.executemany(sqlite._ADD, added)
-            conn.executemany(sqlite._RAISE, raised)
+            sqlitegroup.insert_rows(conn, sqlitegroup.ADD, added)
+            sqlitegroup.insert_rows(conn, sqlitegroup.RAISE, raised)
             t4 = time.perf_counter()
             conn.execute("COMMIT")
             t5 = time.perf_counter()
             t6 = time.perf_counter()
             sum_by_update(group)  # the baseline for "sum": each update's series one by one
             steps["sum by update"].append(time.perf_counter() - t6)
+            conn.execute("BEGIN IMMEDIATE")
+            t7 = time.perf_counter()
+            conn.executemany(
+                "INSERT OR IGNORE INTO seen_baseline (uuid, seen_at) VALUES (?, ?)",
+                [(u.uuid, 1.0) for u in group],
+            )
+            steps["insert seen, executemany"].append(time.perf_counter() - t7)
+            conn.execute("COMMIT")
             for name, start, end in (("known uuids", t0, t1), ("sum", t1, t2),
                                      ("insert seen", t2, t3), ("upserts", t3, t4),
                                      ("commit", t4, t5), ("total", t0, t5)):  # fmt: skip
@@ -116,7 +133,7 @@ async def main() -> None:
     print(f"machine: {machine()}")
     print(f"{args.groups} groups of {DELIVERIES} x 50 events; medians per group:")
     for name, times in steps.items():
-        print(f"  {name:12} {statistics.median(times) * 1000:6.2f} ms")
+        print(f"  {name:25} {statistics.median(times) * 1000:6.2f} ms")
     print(f"fsync of a 4 KiB write alone: {statistics.median(fsyncs) * 1000:.2f} ms")
 
 

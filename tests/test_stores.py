@@ -578,7 +578,7 @@ def test_sqlite_sums_a_group_per_shape_as_event_by_event_would() -> None:
     from exporter.ingest.classify import classify  # noqa: PLC0415
     from exporter.ingest.labels import DEFAULT_POLICY  # noqa: PLC0415
     from exporter.records import apply  # noqa: PLC0415
-    from exporter.store.sqlite import summed  # noqa: PLC0415
+    from exporter.store.sqlitegroup import summed  # noqa: PLC0415
 
     planner = Planner(DEFAULT_POLICY)
     events = [
@@ -596,3 +596,22 @@ def test_sqlite_sums_a_group_per_shape_as_event_by_event_would() -> None:
         (name, labels): value for (name, labels), value in maxima.items()
     } == {(name, labels): v for name, series in one_by_one.items() for labels, v in series.items()}
     assert max(increments.values()) > 1  # shapes were shared
+
+
+async def test_sqlite_writes_a_group_larger_than_one_statement_takes(tmp_path: Path) -> None:
+    """Rows go ROWS_PER_STATEMENT to a statement: every uuid and series of a large group lands."""
+    from exporter.store.sqlitegroup import ROWS_PER_STATEMENT  # noqa: PLC0415
+
+    many = 2 * ROWS_PER_STATEMENT + 7
+    store = SqliteStore(tmp_path)
+    await store.open()
+    try:
+        batch = [update(f"u{i}", app=f"app{i}", published=float(i)) for i in range(many)]
+        assert await store.commit(batch, 1.0) == [True] * many
+        assert await store.commit(batch[-3:], 2.0) == [False] * 3
+        values = await store.values()
+        assert len(values[FAILURES]) == many
+        assert values[LAST][(f"app{many - 1}", "Eng")] == float(many - 1)
+        assert (await store.summary()).dedup_entries == many
+    finally:
+        await store.close()

@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
-from exporter.records import Labels, Series, Tallies, Update, Values
+from exporter.records import Labels, Update, Values
 from exporter.store.base import (
     Lease,
     StoreError,
@@ -31,6 +30,7 @@ from exporter.store.base import (
     values_from_rows,
 )
 from exporter.store.private import make_private
+from exporter.store.sqlitegroup import known, transaction, write_group
 
 DB_FILE: Final = "state.db"
 T = TypeVar("T")
@@ -46,15 +46,6 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-_INSERT_SEEN: Final = "INSERT OR IGNORE INTO seen (uuid, seen_at) VALUES (?, ?)"
-_ADD: Final = (
-    "INSERT INTO series (key, value) VALUES (?, ?) "
-    "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
-)
-_RAISE: Final = (
-    "INSERT INTO series (key, value) VALUES (?, ?) "
-    "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)"
-)
 _DROP: Final = "DELETE FROM series WHERE key = ? AND value = ?"
 _INSERT_META: Final = "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)"
 _REPLACE_META: Final = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
@@ -186,7 +177,8 @@ class SqliteStore:
             while self._pending:
                 group, self._pending = self._pending, []
                 try:
-                    results = await self._run(partial(_write, group=group))
+                    deliveries = [(updates, now) for updates, now, _ in group]
+                    results = await self._run(partial(write_group, deliveries=deliveries))
                 except Exception as exc:  # no waiter may hang on a bug either
                     error = exc if isinstance(exc, StoreError) else StoreError(f"SQLite: {exc!r}")
                     for _, _, future in group:
@@ -311,85 +303,5 @@ class SqliteStore:
         await self._run(give_up)
 
     async def seen(self, uuids: Sequence[str]) -> list[bool]:
-        found = await self._run(partial(_known, uuids=uuids))
+        found = await self._run(partial(known, uuids=uuids))
         return [uuid in found for uuid in uuids]
-
-
-_LOOKUP_CHUNK: Final = 500  # below SQLite's default limit of host parameters
-
-
-def _write(conn: sqlite3.Connection, group: Sequence[Pending]) -> list[list[bool]]:
-    """One transaction for a group of deliveries: dedup each uuid, then count the new ones.
-
-    The group's effect is summed in Python first (increments added up, maxima kept, per
-    series) and written with one statement per distinct series, not one per event and
-    series: a group of 16 deliveries of 50 events writes a few dozen rows instead of
-    thousands of statements (BENCHMARKS.md, "Durability", 50-event deliveries). BEGIN
-    IMMEDIATE holds the write lock from the look-up to the COMMIT, so no other process
-    can record a uuid in between.
-    """
-    results: list[list[bool]] = []
-    with transaction(conn):
-        known = _known(conn, [update.uuid for updates, _, _ in group for update in updates])
-        seen: list[tuple[str, float]] = []
-        new: list[Update] = []
-        for updates, now, _ in group:
-            applied: list[bool] = []
-            for update in updates:
-                is_new = update.uuid not in known
-                if is_new:
-                    known.add(update.uuid)  # a redelivery later in the same group is old
-                    seen.append((update.uuid, now))
-                    new.append(update)
-                applied.append(is_new)
-            results.append(applied)
-        increments, maxima = summed(new)
-        conn.executemany(_INSERT_SEEN, seen)
-        conn.executemany(_ADD, [(encode_series(*s), n) for s, n in increments.items()])
-        conn.executemany(_RAISE, [(encode_series(*s), v) for s, v in maxima.items()])
-    return results
-
-
-def summed(updates: Sequence[Update]) -> tuple[dict[Series, int], dict[Series, float]]:
-    """What `updates` do together: each series' increments added up, its maxima kept.
-
-    Updates of one shape are summed once per shape (records.Tallies): this runs on the
-    store's thread with the GIL, so every microsecond here is one the event loop waits
-    (BENCHMARKS.md, "Durable state").
-    """
-    increments: dict[Series, int] = {}
-    maxima: dict[Series, float] = {}
-    held = Tallies(most=len(updates))
-    shapes = [(1, u) for u in updates if u.rank is None or not held.hold(u, u.rank)]
-    shapes.extend((count, update) for count, _, update in held.take())
-    for count, update in shapes:
-        for series in update.increments:
-            increments[series] = increments.get(series, 0) + count
-        for name, labels, value in update.maxima:
-            if value > maxima.get((name, labels), -math.inf):
-                maxima[(name, labels)] = value
-    return increments, maxima
-
-
-def _known(conn: sqlite3.Connection, uuids: Sequence[str]) -> set[str]:
-    """Which of `uuids` are recorded already."""
-    found: set[str] = set()
-    for start in range(0, len(uuids), _LOOKUP_CHUNK):
-        chunk = list(uuids[start : start + _LOOKUP_CHUNK])
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(f"SELECT uuid FROM seen WHERE uuid IN ({marks})", chunk)  # noqa: S608 - only placeholders
-        found.update(row[0] for row in rows)
-    return found
-
-
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK when the block raises."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise

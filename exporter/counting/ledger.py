@@ -143,14 +143,9 @@ class Ledger:
         others = 0  # events of a kind that is neither a failure nor ignored
         async with self._gate.shared():
             try:
-                planner = self._planner
                 kinds = [classify(event.event_type, event.outcome) for event in events]
-                for event, kind in zip(events, kinds, strict=True):
-                    if kind.counted:  # appended one by one: `finally` releases
-                        update = planner(event, kind, now)
-                        updates.append(update)
-                        if update.reserved or update.overflow:
-                            capped.append(update)
+                # Appended one by one: `finally` releases what the caps reserved.
+                self._planner.plan_all(events, kinds, now, updates, capped)
                 # Per kind, not per event: a labelled child lookup costs more than a plan.
                 for kind in Kind:
                     count = kinds.count(kind)

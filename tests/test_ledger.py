@@ -21,6 +21,7 @@ from exporter.config import Config, LabelsSection
 from exporter.counting import mapping
 from exporter.counting.ledger import Ledger
 from exporter.counting.planner import Planner, limits, plan
+from exporter.counting.recent import Recent
 from exporter.counting.state import MetricState, Update
 from exporter.ingest.classify import Kind
 from exporter.ingest.events import LATEST_TIME, Entity, Event
@@ -226,6 +227,24 @@ async def test_unrelated_events_are_ignored_and_not_remembered(
         {"source": "event_hook", "kind": "ignored"},
     )
     assert received == 1
+
+
+async def test_the_recent_record_gets_each_new_event_with_its_update_in_a_mixed_batch() -> None:
+    state, store, recent = MetricState(), MemoryStore(dedup_window=3600), Recent()
+    metrics = SelfMetrics(CollectorRegistry())
+    ledger = Ledger(store, state, metrics, Health(metrics), lambda: NOW, recent=recent)
+    await ledger.record([event("a", published=100.0)], "event_hook")
+    batch = [
+        event("x", "user.session.start"),  # ignored: no update
+        event("a", published=300.0),  # a duplicate: not fed
+        event("b", published=200.0),
+        msgspec.structs.replace(event("c", PUSHED, published=150.0), outcome="SUCCESS"),
+    ]
+    await ledger.record(batch, "event_hook")
+    (seen,) = recent.view().values()
+    assert seen.last_failure is batch[2]
+    assert seen.last_success == 150.0
+    assert seen.failures_since(0.0) == 2
 
 
 async def test_memory_store_forgets_uuids_after_the_window() -> None:

@@ -21,6 +21,7 @@ from exporter.ingest.events import Entity, Event
 from exporter.ingest.labels import GOVERNED, OTHER, LabelPolicy
 from exporter.metrics.health import Health
 from exporter.metrics.selfmetrics import SelfMetrics
+from exporter.records import Tallies
 from exporter.store.memory import MemoryStore
 
 FAILURES = catalogue.FAILURES.name
@@ -215,6 +216,37 @@ def test_updates_to_existing_series_read_as_if_applied_at_once() -> None:
     assert state.series(FAILURES) == {("a", "g", "x"): 3.0}
     assert state.series(LAST) == {("a", "g"): 9.0}  # the largest, whatever the order
     assert state.values() == {FAILURES: {("a", "g", "x"): 3.0}, LAST: {("a", "g"): 9.0}}
+
+
+def test_a_batch_of_held_new_and_capped_shapes_reads_as_if_applied_in_turn() -> None:
+    held = ((FAILURES, ("a", "g", "x")), (LAST, ("a", "g")))
+    fresh = ((FAILURES, ("b", "h", "x")), (LAST, ("b", "h")))
+    state = MetricState()
+    state.apply_all([_failure("u0", held, 5.0), _failure("u1", held, 5.0)])  # held from now
+    capped = Update("u5", Kind.TERMINAL_FAILURE, fresh[:1], ((*fresh[1], 1.0),),
+                    overflow=("group",), written=fresh[:1] + fresh[1:], rank=1.0)  # fmt: skip
+    batch = [_failure("u2", fresh, 4.0), _failure("u3", held, 8.0), capped,
+             _failure("u4", fresh, 3.0), _failure("u6", held, 7.0)]  # fmt: skip
+    state.apply_all(batch)
+    assert state.values() == {
+        FAILURES: {("a", "g", "x"): 4.0, ("b", "h", "x"): 3.0},
+        LAST: {("a", "g"): 8.0, ("b", "h"): 4.0},
+    }
+    assert state.overflow() == {"group": 1}  # counted per update, held or not
+
+
+def test_tallies_hold_a_batch_as_if_held_in_turn() -> None:
+    a = ((FAILURES, ("a", "g", "x")),)
+    b = ((FAILURES, ("b", "h", "x")),)
+    tallies = Tallies()
+    unranked = Update("u9", Kind.TERMINAL_FAILURE, a, written=a)
+    shapeless = Update("u8", Kind.TERMINAL_FAILURE, rank=1.0)
+    batch = [_failure("u1", a, 2.0), unranked, shapeless, _failure("u2", a, 2.0)]
+    assert tallies.hold_all(batch) == [unranked, shapeless]
+    assert tallies.hold_all([_failure("u3", b, 1.0)], start=False) == [_failure("u3", b, 1.0)]
+    assert tallies.hold_all([unranked], unranked=2.0) == []
+    # Of equal ranks the later is the top, as if applied in turn.
+    assert tallies.take() == [(3, 2.0, unranked)]
 
 
 def test_a_merge_after_pending_updates_neither_loses_nor_doubles_them() -> None:

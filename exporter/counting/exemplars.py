@@ -63,12 +63,9 @@ class Exemplars:
         back (Prometheus refuses out-of-order exemplars) whatever order events arrive in.
         """
         held = self._held
-        for update in updates:
-            if not update.kind.is_failure or len(update.uuid) > MAX_UUID:
-                continue
-            published = update.rank if update.rank is not None else now
-            if not held.hold(update, published):
-                self._remember(published, update)
+        failures = [u for u in updates if u.kind.is_failure and len(u.uuid) <= MAX_UUID]
+        for update in held.hold_all(failures, unranked=now):  # those without a shape
+            self._remember(update.rank if update.rank is not None else now, update)
         if held.full:
             self._fold()
 

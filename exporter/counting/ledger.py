@@ -28,6 +28,7 @@ from exporter.store.base import Store, StoreError
 log = logging.getLogger(__name__)
 HASH_KEY_META: Final = "actor_hash_key"
 EXPIRY_BATCH: Final = 1000
+_KINDS: Final = tuple(Kind)  # iterating the Enum runs a Python generator each time
 
 
 async def load_hash_key(store: Store) -> bytes:
@@ -143,16 +144,11 @@ class Ledger:
         others = 0  # events of a kind that is neither a failure nor ignored
         async with self._gate.shared():
             try:
-                planner = self._planner
                 kinds = [classify(event.event_type, event.outcome) for event in events]
-                for event, kind in zip(events, kinds, strict=True):
-                    if kind.counted:  # appended one by one: `finally` releases
-                        update = planner(event, kind, now)
-                        updates.append(update)
-                        if update.reserved or update.overflow:
-                            capped.append(update)
+                # Appended one by one: `finally` releases what the caps reserved.
+                self._planner.plan_all(events, kinds, now, updates, capped)
                 # Per kind, not per event: a labelled child lookup costs more than a plan.
-                for kind in Kind:
+                for kind in _KINDS:
                     count = kinds.count(kind)
                     if count:
                         self._metrics.event_received(source, kind.value, count)
@@ -217,7 +213,9 @@ class Ledger:
         if self._recent is None:
             return
         # `updates` holds one update per event that is not ignored, in order.
-        planned = [e for e, kind in zip(events, kinds, strict=True) if kind.counted]
+        planned = events
+        if len(updates) != len(events):
+            planned = [e for e, kind in zip(events, kinds, strict=True) if kind.counted]
         if new is not updates:
             fresh = {id(update) for update in new}
             planned = [e for e, u in zip(planned, updates, strict=True) if id(u) in fresh]

@@ -38,7 +38,8 @@ DAY: Final = 86400.0
 HOUR: Final = 3600.0
 MAX_COUNTERS: Final = 500_000  # (mapping, minute) counters in all: about 50 MB at most
 
-_KIND = attrgetter("kind")
+_IS_FAILURE = attrgetter("kind.is_failure")
+_CLEARS = attrgetter("kind.clears_failing")
 _RANK = attrgetter("rank")
 _MAXIMA = attrgetter("maxima")
 _LAST = itemgetter(-1)
@@ -89,17 +90,19 @@ class Recent:
         Only mapping failures and successes count; an update of another kind, or one
         without a time (not the planner's), is passed over.
         """
-        kinds = list(map(_KIND, updates))
-        failed = [kind.is_failure for kind in kinds]
+        failed = list(map(_IS_FAILURE, updates))
+        if all(failed):  # nearly every batch: no copies
+            if failed:
+                self._failed(events, updates)
+            return
         if any(failed):
             self._failed(list(compress(events, failed)), list(compress(updates, failed)))
-        if not all(failed):
-            # A success and the end of a mapping both clear it (exporter/ingest/classify.py).
-            succeeded = [kind.clears_failing for kind in kinds]
-            if any(succeeded):
-                self._succeeded(list(compress(updates, succeeded)))
+        # A success and the end of a mapping both clear it (exporter/ingest/classify.py).
+        succeeded = list(map(_CLEARS, updates))
+        if any(succeeded):
+            self._succeeded(list(compress(updates, succeeded)))
 
-    def _failed(self, events: list[Event], updates: list[Update]) -> None:
+    def _failed(self, events: Sequence[Event], updates: Sequence[Update]) -> None:
         times = list(map(_RANK, updates))
         if None in times:
             return

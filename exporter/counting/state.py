@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
 
 from exporter.counting.caps import SERIES_CAP, Admitted, Caps, Limits
 from exporter.counting.changes import Changes
@@ -32,6 +33,9 @@ __all__ = [
     "Update",
     "Values",
 ]
+
+
+_OVERFLOW = attrgetter("overflow")
 
 
 class MetricState:
@@ -104,11 +108,14 @@ class MetricState:
         A ranked update whose series all exist already is held (`Tallies`) unless each
         write needs its own time (expiry); everything else applies now.
         """
+        updates = updates if isinstance(updates, Sequence) else list(updates)
+        # Overflow is rare: found by a scan in C rather than a test per update in Python.
+        for overflow in filter(None, map(_OVERFLOW, updates)):
+            self.caps.count_overflow(overflow)
         held = self._held
         may_hold = not self.expiry.tracking
-        for update in updates:
-            if update.overflow:
-                self.caps.count_overflow(update.overflow)
+        # Those of a shape held already are held in one loop; the rest in turn here.
+        for update in held.hold_all(updates, start=False) if may_hold else updates:
             rank = update.rank
             if rank is not None and may_hold:
                 if held.add(update, rank):

@@ -50,9 +50,8 @@ class MemoryStore:
 
     def _apply(self, updates: Sequence[Update]) -> None:
         held = self._held
-        for update in updates:
-            if update.rank is None or not held.hold(update, update.rank):
-                apply(self._values, update)
+        for update in held.hold_all(updates):
+            apply(self._values, update)
         if held.full:
             held.fold(self._values)
 

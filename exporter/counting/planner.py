@@ -134,8 +134,7 @@ class Planner:
         load changes it, and neither runs meanwhile. A batch at a time, with the update
         built in the loop, as the events of a delivery come one after another: the
         ledger went from 2.93 to 2.67 us an event with it and Kind's identity hash
-        (`python -m bench.ledger_parts`, side by side with the per-event call); and to
-        about 2.5 with the memo key built here and looked up without a Python call.
+        (`python -m bench.ledger_parts`, side by side with the per-event call).
         """
         state = self._state
         removals = state.removals if state is not None else 0

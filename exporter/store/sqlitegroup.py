@@ -92,7 +92,7 @@ def summed(updates: Sequence[Update]) -> tuple[dict[Series, int], dict[Series, f
     increments: dict[Series, int] = {}
     maxima: dict[Series, float] = {}
     held = Tallies(most=len(updates))
-    shapes = [(1, u) for u in updates if u.rank is None or not held.hold(u, u.rank)]
+    shapes = [(1, update) for update in held.hold_all(updates)]  # no rank or no shape
     shapes.extend((count, update) for count, _, update in held.take())
     for count, update in shapes:
         for series in update.increments:

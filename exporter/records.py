@@ -108,10 +108,10 @@ class Tallies:
     one per series and its bookkeeping. Whoever holds updates must `fold` them into the
     values before reading those, and when `full`.
 
-    Measured (BENCHMARKS.md, "Every target, re-measured"): the ledger costs 2.82 us an
-    event with it and 5.50 without it in the metric state and the memory store
-    (`python -m bench.ledger_parts`); without it in-process ingest would fall from about
-    0.5 to 0.34 of `orjson.loads` (target 0.50).
+    Measured (BENCHMARKS.md, "Every target, re-measured after the batch loops"): the
+    ledger costs 2.34 us an event with it and 5.13 without it in the metric state and the
+    memory store (`python -m bench.ledger_parts`); without it in-process ingest would fall
+    from 0.55 to 0.35 of `orjson.loads` by best CPU times (target 0.50).
     """
 
     __slots__ = ("_held", "_most")

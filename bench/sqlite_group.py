@@ -1,14 +1,15 @@
-"""Where one SQLite group commit's time goes: the steps of the store's `_write`, timed apart.
+"""Where one SQLite group commit's time goes: the steps of `write_group`, timed apart.
 
 Groups of 16 deliveries of 50 distinct events (as bench/durability.py's 50-event case
 makes them when 16 connections post at once), written to a fresh state.db with the
-store's own connection, pragmas and statements; each step of `_write` is timed on its
-own: the look-up of known uuids, summing the group in Python, the `seen` inserts, the two
-series upserts, and the COMMIT (WAL write and fsync); and, beside them, the group summed
-one update at a time, and the `seen` rows inserted with `executemany` (into a twin table),
-as the store did before. The uuids are
-time-based, as Okta's are (bench/common.py). The fsync of a 4 KiB write to the
-same directory is timed alone for scale.
+store's own connection, pragmas and statements. Each step of exporter/store/
+sqlitegroup.py's `write_group` is timed on its own, with the functions and statements it
+uses (keep the two in step): the look-up of known uuids, summing the group in Python,
+the `seen` inserts, the two series upserts, and the COMMIT (WAL write and fsync). Beside
+them, as the store did before: the group summed one update at a time, and the `seen`
+rows inserted with `executemany` (into a twin table). The uuids are time-based, as
+Okta's are (bench/common.py). The fsync of a 4 KiB write to the same directory is timed
+alone for scale.
 
 Usage: python -m bench.sqlite_group [--groups 60]
 """

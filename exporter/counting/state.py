@@ -114,7 +114,9 @@ class MetricState:
             self.caps.count_overflow(overflow)
         held = self._held
         may_hold = not self.expiry.tracking
-        # Those of a shape held already are held in one loop; the rest in turn here.
+        # Those of a shape held already are held in one loop; the rest in turn here. Out
+        # of order, but the same: a held shape's updates are all taken by the first pass,
+        # and holding reads no values.
         for update in held.hold_all(updates, start=False) if may_hold else updates:
             rank = update.rank
             if rank is not None and may_hold:

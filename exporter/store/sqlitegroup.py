@@ -39,9 +39,10 @@ def write_group(
     """One transaction for a group of deliveries: dedup each uuid, then count the new ones.
 
     The group's effect is summed in Python first (increments added up, maxima kept, per
-    series) and written with one statement per distinct series, not one per event and
-    series: a group of 16 deliveries of 50 events writes a few dozen rows instead of
-    thousands of statements (BENCHMARKS.md, "Durability", 50-event deliveries). BEGIN
+    series) and written as one row per distinct series, not one per event and series,
+    up to ROWS_PER_STATEMENT rows to a statement (`insert_rows`): a group of 16
+    deliveries of 50 events writes a few statements instead of thousands
+    (BENCHMARKS.md, "Durability", 50-event deliveries). BEGIN
     IMMEDIATE holds the write lock from the look-up to the COMMIT, so no other process
     can record a uuid in between.
     """
@@ -87,11 +88,13 @@ def summed(updates: Sequence[Update]) -> tuple[dict[Series, int], dict[Series, f
 
     Updates of one shape are summed once per shape (records.Tallies): this runs on the
     store's thread with the GIL, so every microsecond here is one the event loop waits
-    (BENCHMARKS.md, "Durable state").
+    (BENCHMARKS.md, "Durable state"). It relies, as the metric state and the memory
+    store do, on what `Update.rank` promises: of two updates that share `written`, the
+    one of higher rank has every maximum at least as large (the planner's do).
     """
     increments: dict[Series, int] = {}
     maxima: dict[Series, float] = {}
-    held = Tallies(most=len(updates))
+    held = Tallies()
     shapes = [(1, update) for update in held.hold_all(updates)]  # no rank or no shape
     shapes.extend((count, update) for count, _, update in held.take())
     for count, update in shapes:

@@ -1,11 +1,13 @@
 """Where an HTTP delivery's time goes: the exporter with parts of its ingest left out.
 
 The same load as bench/http_ingest.py (16 connections, closed loop, 50 unique ~2 KB events
-per body, memory store, info logging) against the bare aiohttp handler and four builds of
+per body, memory store, info logging) against the bare aiohttp handler and five builds of
 the exporter, each a fresh process started by `bench.http_breakdown --serve MODE`:
 
 - full: the exporter as deployed;
 - no-ledger: parsing as deployed, then no dedup or counting (the ledger answers at once);
+- dedup-only: parsing as deployed, then only the store's dedup of every uuid, nothing
+  counted: the least work any ledger that counts each event exactly once must do;
 - orjson-only: `orjson.loads` of the body in place of parsing and ledger, so that the rest
   of the request (secret check, limits, log line, self-metrics, middlewares) is all that
   separates it from the bare handler;
@@ -41,7 +43,7 @@ from bench.common import (
 )
 from bench.http_ingest import bare_server
 
-MODES = ("full", "no-ledger", "orjson-only", "floor")
+MODES = ("full", "dedup-only", "no-ledger", "orjson-only", "floor")
 
 
 def serve(mode: str, argv: Sequence[str]) -> int:
@@ -51,15 +53,24 @@ def serve(mode: str, argv: Sequence[str]) -> int:
     from exporter import cli  # noqa: PLC0415
     from exporter.counting import ledger  # noqa: PLC0415
     from exporter.ingest.events import Batch, Event  # noqa: PLC0415
+    from exporter.records import Kind, Update  # noqa: PLC0415
     from exporter.web import hooks  # noqa: PLC0415
 
     async def answer_at_once(self: ledger.Ledger, events: Sequence[Event], source: str) -> object:
         return ledger.Recorded(counted=len(events), duplicates=0, ignored=0)
 
+    async def only_dedup(self: ledger.Ledger, events: Sequence[Event], source: str) -> object:
+        # An update that writes no series: the memory store records its uuid, nothing more.
+        updates = [Update(event.uuid, Kind.IGNORED) for event in events]
+        new = sum(await self._store.commit(updates, self._clock()))
+        return ledger.Recorded(counted=new, duplicates=len(events) - new, ignored=0)
+
     def only_orjson(body: bytes) -> Batch:
         orjson.loads(body)
         return Batch(())
 
+    if mode == "dedup-only":
+        ledger.Ledger.record = only_dedup  # type: ignore[assignment,method-assign]
     if mode in ("no-ledger", "orjson-only", "floor"):
         ledger.Ledger.record = answer_at_once  # type: ignore[assignment,method-assign]
     if mode in ("orjson-only", "floor"):

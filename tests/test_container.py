@@ -72,11 +72,10 @@ def test_final_stage_is_non_root_with_state_volume_healthcheck_and_labels() -> N
 def test_entrypoint_runs_from_a_fresh_venv_as_the_image_does(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile",
-         "-c", str(ROOT / "requirements.lock"), str(ROOT)],
-        check=True, timeout=600,
-    )  # fmt: skip
+    # As the Dockerfile's build stage does (test_the_image_installs_the_locked_versions).
+    pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile"]
+    subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=True, timeout=600)
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", str(ROOT)], check=True, timeout=600)
     state = tmp_path / "state"
     port = free_port()
     environment = {
@@ -123,24 +122,43 @@ def declared_requirements() -> list[Requirement]:
 
 
 def locked() -> dict[str, Version]:
+    """The lock's pins; each must be exact and carry at least one sha256."""
     pins: dict[str, Version] = {}
-    for line in LOCK.read_text().splitlines():
+    text = re.sub(r"\\\n\s*", " ", LOCK.read_text())  # a pin and its hashes on one line
+    for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
-            name, equals, version = line.partition("==")
+            pin, *options = line.split()
+            name, equals, version = pin.partition("==")
             assert equals, f"not an exact pin: {line}"
+            hashes = [o for o in options if re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", o)]
+            assert hashes and len(hashes) == len(options), f"not a hashed pin: {pin}"
             pins[canonicalize_name(name)] = Version(version)
     return pins
 
 
 def test_the_image_installs_the_locked_versions() -> None:
+    """Every file checked against the lock's sha256, the project built without fetching."""
     text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
     copies = [
         line for line in text.splitlines() if line.startswith("COPY ") and "--from" not in line
     ]
     assert any("requirements.lock" in line.split() for line in copies)
-    (install,) = [line for line in text.splitlines() if "pip install" in line]
-    assert "-c requirements.lock" in install
+    (run,) = [line for line in text.splitlines() if "pip install" in line]
+    installs = [step.split() for step in run.split("&&") if "pip install" in step]
+    assert installs[0][-3:] == ["--require-hashes", "-r", "requirements.lock"]
+    assert installs[1][-3:] == ["--no-deps", "--no-build-isolation", "."]
+    assert len(installs) == 2, "a third install would resolve outside the lock"
     assert os.access(ROOT / "scripts" / "lock", os.X_OK)
+
+
+def test_the_lock_pins_the_build_backend() -> None:
+    """The image builds without isolation, so the backend pyproject.toml names is locked."""
+    pins = locked()
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for requirement in map(Requirement, build):
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{requirement.name} is not in requirements.lock"
+        assert version in requirement.specifier, f"{requirement.name}=={version} vs {requirement}"
 
 
 def test_the_lock_pins_every_runtime_dependency_within_its_floor() -> None:

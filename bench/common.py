@@ -167,6 +167,9 @@ async def post_load(url: str, make_body: object, *, concurrency: int, seconds: f
 class UniqueBodies:
     """Hook envelopes of `events` failures each, every event with a never-sent uuid.
 
+    The uuids count up, so their text sorts in the order sent, as Okta's time-based
+    uuids nearly do (see `failure_event`).
+
     The body is rendered once with placeholders; each call joins the parts around fresh
     uuid-shaped ids, so the load generator spends microseconds, not milliseconds, per
     body (a repeated body would only measure the dedup shortcut).

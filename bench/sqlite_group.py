@@ -51,7 +51,7 @@ def planned_groups(groups: int) -> list[list[Update]]:
 
 
 def sum_by_update(updates: list[Update]) -> None:
-    """`sqlite.summed` as it was before it summed per shape: every update's series."""
+    """`sqlitegroup.summed` as it was before it summed per shape: every update's series."""
     increments: dict[object, int] = {}
     maxima: dict[object, float] = {}
     for update in updates:

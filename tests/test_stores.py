@@ -592,9 +592,9 @@ def test_sqlite_sums_a_group_per_shape_as_event_by_event_would() -> None:
     one_by_one: Values = {}
     for each in updates:
         apply(one_by_one, each)
-    assert {(name, labels): value for (name, labels), value in increments.items()} | {
-        (name, labels): value for (name, labels), value in maxima.items()
-    } == {(name, labels): v for name, series in one_by_one.items() for labels, v in series.items()}
+    assert {**increments, **maxima} == {
+        (name, labels): v for name, series in one_by_one.items() for labels, v in series.items()
+    }
     assert max(increments.values()) > 1  # shapes were shared
 
 

@@ -42,7 +42,7 @@ def write_group(
     series) and written as one row per distinct series, not one per event and series,
     up to ROWS_PER_STATEMENT rows to a statement (`insert_rows`): a group of 16
     deliveries of 50 events writes a few statements instead of thousands
-    (BENCHMARKS.md, "Durability", 50-event deliveries). BEGIN
+    (BENCHMARKS.md, "Durable state", 50-event deliveries). BEGIN
     IMMEDIATE holds the write lock from the look-up to the COMMIT, so no other process
     can record a uuid in between.
     """
